@@ -1,0 +1,34 @@
+# lsra-fairseq: install, test, and the recipes built on fairseq.
+#   make install   create .venv with torch, fairseq (fairseq-fixed) and this package
+#   make test      install when needed, then run the test suite
+# Dataset recipes (prepare / train / test-model / demo) live in examples/<dataset>/recipe.mk.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+BIN := $(VENV)/bin
+TORCH_VERSION ?= 2.13.0
+FAIRSEQ_VERSION ?= 0.12.3.1
+# Folder holding the read-only shared data (tests and recipes may read it).
+SHARED ?= $(abspath ../shared)
+
+.PHONY: install test
+
+# The stamp records a finished install, so `make test` installs only once (and again when
+# setup.py changes). fairseq-fixed is built against the installed torch (--no-build-isolation)
+# and without its dependencies, which would pull torchaudio; setup.py lists what fairseq needs.
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade "pip>=23" "setuptools>=68,<81" wheel
+	$(PIP) install "torch==$(TORCH_VERSION)" "numpy>=1.24,<2.3" "cython>=3.0"
+	$(PIP) install --no-build-isolation --no-deps "fairseq-fixed==$(FAIRSEQ_VERSION)"
+	$(PIP) install -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	LSRA_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider tests
+
+include $(wildcard examples/*/recipe.mk)

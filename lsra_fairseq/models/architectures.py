@@ -1,0 +1,62 @@
+"""Named architectures: the paper's configurations (spec §3) as one table.
+
+``--arch NAME`` alone gives the paper's model; any flag given on the command line still wins.
+Registered names are part of saved checkpoints and must never change.
+"""
+from dataclasses import fields
+
+from fairseq.models import register_model_architecture
+from fairseq.utils import safe_hasattr
+
+from .lite_transformer import LiteTransformerConfig
+
+# name -> (embed dim, conv type, glu, dropout, attention dropout, weight dropout,
+#          encoder-decoder heads, share all embeddings)
+PAPER_CONFIGS = {
+    "lite_transformer_iwslt_de_en_160": (160, "lightweight", False, 0.2, 0.0, 0.1, 4, False),
+    "lite_transformer_iwslt_de_en_240": (240, "lightweight", False, 0.2, 0.0, 0.1, 4, False),
+    "lite_transformer_iwslt_de_en_320": (320, "lightweight", False, 0.2, 0.0, 0.1, 4, False),
+    "lite_transformer_wmt_en_de_200": (200, "dynamic", True, 0.04, 0.03, 0.03, 8, True),
+    "lite_transformer_wmt_en_de_408": (408, "dynamic", True, 0.08, 0.06, 0.06, 8, True),
+    "lite_transformer_wmt_en_de_496": (496, "dynamic", True, 0.1, 0.08, 0.08, 8, True),
+    "lite_transformer_wmt_en_fr_200": (200, "dynamic", True, 0.04, 0.03, 0.03, 8, True),
+    "lite_transformer_wmt_en_fr_408": (408, "dynamic", True, 0.08, 0.07, 0.07, 8, True),
+    "lite_transformer_wmt_en_fr_496": (496, "dynamic", True, 0.1, 0.08, 0.08, 8, True),
+    "lite_transformer_cnndm_496": (496, "dynamic", True, 0.15, 0.1, 0.1, 8, True),
+}
+
+
+def paper_defaults(embed_dim, conv_type, glu, dropout, attention_dropout, weight_dropout,
+                   encoder_decoder_heads, share_all):
+    """The option values of one paper configuration (the same for encoder and decoder)."""
+    half = embed_dim // 2
+    branches = f"attn:1:{half}:4,{conv_type}:default:{embed_dim - half}:4"
+    defaults = {"dropout": dropout, "attention_dropout": attention_dropout,
+                "weight_dropout": weight_dropout, "conv_type": conv_type,
+                "decoder_attention_heads": encoder_decoder_heads, "share_all_embeddings": share_all}
+    for side in ("encoder", "decoder"):
+        defaults.update({f"{side}_embed_dim": embed_dim, f"{side}_ffn_embed_dim": embed_dim,
+                         f"{side}_layers": 6, f"{side}_branch_type": branches, f"{side}_glu": glu})
+    return defaults
+
+
+def apply_defaults(args, defaults):
+    """Sets each option the user left unset (absent or None); given flags keep their value."""
+    for name, value in defaults.items():
+        if not safe_hasattr(args, name):
+            setattr(args, name, value)
+    # A hydra config may name only a few options: fill the rest from the dataclass.
+    config = LiteTransformerConfig()
+    for option in fields(config):
+        value = getattr(config, option.name)
+        if not safe_hasattr(args, option.name) and value is not None:
+            setattr(args, option.name, value)
+
+
+def _register(name, defaults):
+    register_model_architecture("lite_transformer", name)(lambda args: apply_defaults(args, defaults))
+
+
+_register("lite_transformer_base", {})
+for _name, _config in PAPER_CONFIGS.items():
+    _register(_name, paper_defaults(*_config))

@@ -1,0 +1,35 @@
+"""lsra-fairseq: Lite Transformer (LSRA) for fairseq.
+
+fairseq itself is installed by `make install` (the `fairseq-fixed` fork, built against the installed
+torch and without its torchaudio requirement), so it is not listed in install_requires here.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="lsra-fairseq",
+    version="0.1.0",
+    description="Lite Transformer's Long-Short Range Attention as a fairseq plugin",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["lsra_fairseq", "lsra_fairseq.*"]),
+    install_requires=[
+        "torch>=2.1,<2.14",
+        "numpy>=1.24,<2.3",
+        # fairseq-fixed's own runtime needs (its torchaudio pin is left out on purpose)
+        "hydra-core==1.3.2",  # fairseq-fixed pins these two exactly
+        "omegaconf==2.3.0",
+        "bitarray>=2.6",
+        "cffi>=1.15",
+        "regex>=2022.1",
+        "scikit-learn>=1.2",
+        "packaging>=21",
+        "tqdm>=4.60",
+        # our own
+        "sacrebleu>=2.3,<3",
+        "sacremoses>=0.1,<0.2",
+        "subword-nmt>=0.3.8,<0.4",
+    ],
+    extras_require={"test": ["pytest>=7,<9"]},
+    entry_points={"console_scripts": []},
+)

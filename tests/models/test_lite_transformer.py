@@ -1,0 +1,156 @@
+"""The lite_transformer model: registry, paper sizes, incremental decoding, causality, padding."""
+import pytest
+import torch
+
+from lsra_fairseq.models.architectures import PAPER_CONFIGS
+from lsra_fairseq.modules import BranchSpecError
+
+from ..conftest import DictionaryTask
+
+# Spec §5: #Params without the embedding tables (IWSLT counts its untied output matrix).
+PAPER_PARAMS = {
+    "lite_transformer_iwslt_de_en_160": 2.8e6, "lite_transformer_iwslt_de_en_240": 5.4e6,
+    "lite_transformer_iwslt_de_en_320": 8.9e6, "lite_transformer_wmt_en_de_200": 2.9e6,
+    "lite_transformer_wmt_en_de_408": 11.7e6, "lite_transformer_wmt_en_de_496": 17.3e6,
+    "lite_transformer_wmt_en_fr_200": 2.9e6, "lite_transformer_wmt_en_fr_408": 11.7e6,
+    "lite_transformer_wmt_en_fr_496": 17.3e6, "lite_transformer_cnndm_496": 17.3e6,
+}
+
+
+def non_embedding_params(model) -> int:
+    tables = {id(model.encoder.embed_tokens.weight), id(model.decoder.embed_tokens.weight)}
+    return sum(p.numel() for p in model.parameters() if id(p) not in tables)
+
+
+def paper_task(arch):
+    # IWSLT'14 De-En dictionaries (spec §4): de 8848, en 6632; WMT/CNN-DM: one joined dictionary.
+    return DictionaryTask(8848, 6632) if "iwslt" in arch else DictionaryTask(32768, joined=True)
+
+
+@pytest.mark.parametrize("arch", sorted(PAPER_CONFIGS))
+def test_paper_architectures_build_with_paper_sizes(arch, build_model):
+    model = build_model(arch, paper_task(arch))
+    params = non_embedding_params(model)
+    # The paper prints one decimal in millions: the figure must round to it.
+    assert abs(params - PAPER_PARAMS[arch]) <= 0.05e6, f"{arch}: {params / 1e6:.3f}M"
+    shared = model.decoder.output_projection.weight is model.decoder.embed_tokens.weight
+    assert shared == ("iwslt" not in arch)
+
+
+def test_command_line_value_wins_over_arch_default(build_model):
+    model = build_model("lite_transformer_iwslt_de_en_160", DictionaryTask(50, 40), encoder_layers=2)
+    assert len(model.encoder.layers) == 2 and len(model.decoder.layers) == 6
+
+
+TINY = dict(encoder_embed_dim=32, decoder_embed_dim=32, encoder_ffn_embed_dim=48,
+            decoder_ffn_embed_dim=48, encoder_layers=2, decoder_layers=2,
+            encoder_kernel_size_list="3,5", decoder_kernel_size_list="3,5", decoder_attention_heads=4,
+            dropout=0.0, attention_dropout=0.0, weight_dropout=0.0)
+
+
+def tiny_model(build_model, conv, glu, **overrides):
+    options = dict(TINY, encoder_branch_type=f"attn:1:16:4,{conv}:default:16:4",
+                   decoder_branch_type=f"attn:1:16:2,{conv}:default:8:2,{conv}:7:8:4",
+                   encoder_glu=glu, decoder_glu=glu, **overrides)
+    torch.manual_seed(0)
+    return build_model("lite_transformer_base", DictionaryTask(30, 25), **options).eval()
+
+
+def perturb_biases_and_norms(model):
+    """At init every bias is 0 and every LayerNorm is (1, 0), which would hide a padding leak."""
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias") or "layer_norm" in name:
+                p.copy_(torch.randn_like(p) * 0.5 + (1.0 if name.endswith("weight") else 0.0))
+
+
+def batch(lengths, vocab=30, pad=1, eos=2, left_pad=True):
+    torch.manual_seed(4)
+    rows = [torch.cat([torch.randint(4, vocab, (n - 1,)), torch.tensor([eos])]) for n in lengths]
+    out = torch.full((len(rows), max(lengths)), pad)
+    for i, r in enumerate(rows):
+        if left_pad:
+            out[i, -len(r):] = r
+        else:
+            out[i, :len(r)] = r
+    return out, torch.tensor(lengths)
+
+
+@pytest.mark.parametrize("conv, glu", [("lightweight", False), ("dynamic", True)])
+def test_incremental_decoding_equals_full_forward_after_beam_reorder(conv, glu, build_model):
+    model = tiny_model(build_model, conv, glu)
+    perturb_biases_and_norms(model)
+    src, src_lengths = batch([7, 5, 3])
+    prev = torch.cat([torch.full((3, 1), 2), torch.randint(4, 25, (3, 8))], dim=1)
+    encoder_out = model.encoder(src, src_lengths)
+    state, steps = {}, []
+    order = torch.arange(3)
+    for t in range(prev.size(1)):
+        if t == 4:  # a beam step: hypotheses are reordered (and duplicated)
+            new_order = torch.tensor([2, 0, 0])
+            model.decoder.reorder_incremental_state_scripting(state, new_order)
+            encoder_out = model.encoder.reorder_encoder_out(encoder_out, new_order)
+            prev, order = prev[new_order], order[new_order]
+            steps = [s[new_order] for s in steps]
+        steps.append(model.decoder(prev[:, :t + 1], encoder_out, incremental_state=state)[0][:, -1])
+    with torch.no_grad():
+        full = model(src[order], src_lengths[order], prev)[0]
+    assert (torch.stack(steps, 1) - full).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("conv, glu", [("lightweight", False), ("dynamic", True)])
+def test_decoder_is_causal(conv, glu, build_model):
+    model = tiny_model(build_model, conv, glu)
+    perturb_biases_and_norms(model)
+    src, lengths = batch([6, 6])
+    prev = torch.randint(4, 25, (2, 9))
+    base = model(src, lengths, prev)[0]
+    for t in range(8):
+        changed = prev.clone()
+        changed[:, t + 1] = 4 + (changed[:, t + 1] - 3) % 21
+        out = model(src, lengths, changed)[0]
+        assert torch.equal(out[:, :t + 1], base[:, :t + 1])
+        assert not torch.allclose(out[:, t + 1], base[:, t + 1])
+
+
+@pytest.mark.parametrize("conv, glu", [("lightweight", False), ("dynamic", True)])
+@pytest.mark.parametrize("left_pad", [True, False])
+def test_padding_does_not_change_a_sentence(conv, glu, left_pad, build_model):
+    model = tiny_model(build_model, conv, glu)
+    perturb_biases_and_norms(model)
+    src, lengths = batch([9, 4, 6], left_pad=left_pad)
+    prev = torch.randint(4, 25, (3, 5))
+    padded_enc = model.encoder(src, lengths)["encoder_out"][0]
+    padded_logits = model(src, lengths, prev)[0]
+    for i, n in enumerate(lengths.tolist()):
+        tokens = src[i][src[i].ne(1)].unsqueeze(0)
+        alone_enc = model.encoder(tokens, lengths[i:i + 1])["encoder_out"][0][:, 0]
+        real = slice(src.size(1) - n, None) if left_pad else slice(0, n)
+        assert (padded_enc[real, i] - alone_enc).abs().max() <= 1e-5
+        alone_logits = model(tokens, lengths[i:i + 1], prev[i:i + 1])[0][0]
+        assert (padded_logits[i] - alone_logits).abs().max() <= 1e-5
+
+
+def test_official_padding_option_leaks_bias_as_the_official_code_does(build_model):
+    model = tiny_model(build_model, "dynamic", True, official_padding=True)
+    perturb_biases_and_norms(model)
+    src, lengths = batch([9, 4])
+    tokens = src[1][src[1].ne(1)].unsqueeze(0)
+    padded = model.encoder(src, lengths)["encoder_out"][0][-4:, 1]
+    alone = model.encoder(tokens, lengths[1:])["encoder_out"][0][:, 0]
+    assert (padded - alone).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("overrides, offending", [
+    (dict(encoder_branch_type="attn:1:16:4,lightweight:default:8:4"), "24"),
+    (dict(decoder_branch_type="attn:1:16:3,dynamic:default:16:4"), "3 heads"),
+    (dict(encoder_branch_type="attn:1:16:4,sparse:default:16:4"), "'sparse'"),
+    (dict(encoder_kernel_size_list="3"), r"\[3\] has 1 entries for 2 layers"),
+    (dict(encoder_kernel_size_list="3,4"), "kernel size 4"),
+])
+def test_bad_configuration_fails_at_build_naming_the_value(overrides, offending, build_model):
+    options = dict(TINY, **overrides)
+    options.setdefault("encoder_branch_type", "attn:1:16:4,lightweight:default:16:4")
+    with pytest.raises(BranchSpecError, match=offending):
+        build_model("lite_transformer_base", DictionaryTask(30, 25), **options)
