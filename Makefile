@@ -13,7 +13,12 @@ FAIRSEQ_VERSION ?= 0.12.3.1
 # Folder holding the read-only shared data (tests and recipes may read it).
 SHARED ?= $(abspath ../shared)
 
-.PHONY: install test
+.PHONY: install test train test-model
+
+# Per-dataset recipes define prepare-<dataset>, train-<dataset> and test-model-<dataset>;
+# the generic targets dispatch on DATASET (e.g. make train DATASET=iwslt14 MODEL=lite_160).
+DATASET ?=
+MODEL ?=
 
 # The stamp records a finished install, so `make test` installs only once (and again when
 # setup.py changes). fairseq-fixed is built against the installed torch (--no-build-isolation)
@@ -30,5 +35,9 @@ install: $(VENV)/.installed
 
 test: install
 	LSRA_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider tests
+
+train test-model: install
+	@test -n "$(DATASET)" || { echo "set DATASET=<name>, e.g. make $@ DATASET=iwslt14 MODEL=lite_160"; exit 2; }
+	$(MAKE) $@-$(DATASET)
 
 include $(wildcard examples/*/recipe.mk)

@@ -1,0 +1,1 @@
+"""Scoring and result files shared by the recipes' test targets."""
