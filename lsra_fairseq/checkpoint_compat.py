@@ -1,10 +1,15 @@
-"""Lets fairseq load its own checkpoints under torch >= 2.6, where ``torch.load`` is safe by default.
+"""Checkpoint loading for fairseq on current PyTorch.
 
-fairseq calls ``torch.load`` without ``weights_only``; since torch 2.6 that means the restricted
-unpickler, which refuses the few non-tensor objects a fairseq checkpoint holds. Rather than turning
-safe loading off, we allowlist exactly those globals.
+1. Since torch 2.6, ``torch.load`` uses the restricted (weights-only) unpickler by default, which
+   refuses the ``argparse.Namespace`` that fairseq's argparse-era models pickle into every
+   checkpoint. Rather than turning safe loading off, we allowlist exactly that global.
+2. fairseq lets a truncated or foreign file fail deep inside torch's zip reader. We re-raise such
+   failures as one error that names the file and says what to do.
 """
 import argparse
+import functools
+import pickle
+import zipfile
 
 import torch
 
@@ -12,7 +17,40 @@ import torch
 FAIRSEQ_CHECKPOINT_GLOBALS = [argparse.Namespace]
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be read."""
+
+
 def allow_fairseq_checkpoints() -> None:
     add_safe_globals = getattr(torch.serialization, "add_safe_globals", None)
     if add_safe_globals is not None:  # torch < 2.4 has no restricted unpickler to configure
         add_safe_globals(FAIRSEQ_CHECKPOINT_GLOBALS)
+
+
+def _explained(load):
+    @functools.wraps(load)
+    def load_checkpoint_to_cpu(path, *args, **kwargs):
+        try:
+            return load(path, *args, **kwargs)
+        except FileNotFoundError as e:
+            raise CheckpointError(f"checkpoint {path} does not exist; check --path / --restore-file") from e
+        except pickle.UnpicklingError as e:
+            raise CheckpointError(
+                f"checkpoint {path} holds objects that safe loading refuses (only tensors, containers and "
+                f"{', '.join(g.__name__ for g in FAIRSEQ_CHECKPOINT_GLOBALS)} are allowed); it is not a "
+                f"fairseq checkpoint, or was written by other code: {str(e).splitlines()[-1]}") from e
+        except (RuntimeError, EOFError, zipfile.BadZipFile) as e:
+            raise CheckpointError(
+                f"checkpoint {path} cannot be read ({e}); the file is truncated or not a PyTorch "
+                f"checkpoint. Copy it again, or resume from an earlier one with "
+                f"--restore-file checkpointN.pt") from e
+    load_checkpoint_to_cpu.explained = True
+    return load_checkpoint_to_cpu
+
+
+def explain_checkpoint_errors() -> None:
+    """Wraps fairseq's single checkpoint reader (used by training, generation and evaluation)."""
+    from fairseq import checkpoint_utils
+
+    if not getattr(checkpoint_utils.load_checkpoint_to_cpu, "explained", False):
+        checkpoint_utils.load_checkpoint_to_cpu = _explained(checkpoint_utils.load_checkpoint_to_cpu)
