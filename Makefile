@@ -1,6 +1,7 @@
 # lsra-fairseq: install, test, and the recipes built on fairseq.
 #   make install   create .venv with torch, fairseq (fairseq-fixed) and this package
 #   make test      install when needed, then run the test suite
+#   make profile   reproduce the paper's #Params / #MACs tables (lsra-profile --paper)
 # Dataset recipes (prepare / train / test-model / demo) live in examples/<dataset>/recipe.mk.
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -13,7 +14,7 @@ FAIRSEQ_VERSION ?= 0.12.3.1
 # Folder holding the read-only shared data (tests and recipes may read it).
 SHARED ?= $(abspath ../shared)
 
-.PHONY: install test train test-model
+.PHONY: install test train test-model profile
 
 # Per-dataset recipes define prepare-<dataset>, train-<dataset> and test-model-<dataset>;
 # the generic targets dispatch on DATASET (e.g. make train DATASET=iwslt14 MODEL=lite_160).
@@ -35,6 +36,10 @@ install: $(VENV)/.installed
 
 test: install
 	LSRA_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider tests
+
+# The paper's #Params / #MACs tables, measured here and compared (exits non-zero when a row is off).
+profile: install
+	$(BIN)/lsra-profile --paper
 
 train test-model: install
 	@test -n "$(DATASET)" || { echo "set DATASET=<name>, e.g. make $@ DATASET=iwslt14 MODEL=lite_160"; exit 2; }

@@ -29,7 +29,16 @@ setup(
         "sacrebleu>=2.3,<3",
         "sacremoses>=0.1,<0.2",
         "subword-nmt>=0.3.8,<0.4",
+        "PyYAML>=5.1",  # recipe configs (lsra-train); omegaconf needs it too
+        "rouge-score>=0.1.2,<0.2",  # ROUGE for summarization (the lsra_summarization task)
     ],
     extras_require={"test": ["pytest>=7,<9"]},
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "lsra-profile = lsra_fairseq.profiling.cli:main",
+        "lsra-import-official = lsra_fairseq.conversion.official:main",
+        "lsra-prepare = lsra_fairseq.preprocessing.pipeline:main",
+        "lsra-train = lsra_fairseq.training:main",
+        "lsra-evaluate = lsra_fairseq.evaluation.evaluate:main",
+        "lsra-average-checkpoints = lsra_fairseq.evaluation.averaging:main",
+    ]},
 )

@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+# Model building without data on disk lives in the package (lsra-profile needs it too).
+from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LSRA_SHARED", REPO.parent / "shared"))
 
@@ -16,33 +19,17 @@ def shared_data() -> Path:
     return path
 
 
-class DictionaryTask:
-    """The two dictionaries a translation model is built from, without data on disk."""
-
-    def __init__(self, src_vocab: int, tgt_vocab: int = None, joined: bool = False):
-        from fairseq.data import Dictionary
-
-        def dictionary(size):
-            d = Dictionary()
-            for i in range(size - len(d)):
-                d.add_symbol(f"w{i}")
-            return d
-
-        self.source_dictionary = dictionary(src_vocab)
-        self.target_dictionary = self.source_dictionary if joined else dictionary(tgt_vocab or src_vocab)
-
-
-def build_registered_model(arch: str, task: DictionaryTask, **overrides):
-    """Builds ``arch`` through fairseq's registry, as fairseq-train does after parsing flags."""
-    from argparse import Namespace
-
-    import lsra_fairseq.plugin  # noqa: F401
-    from fairseq import models
-
-    args = Namespace(_name=arch, arch=arch, **overrides)
-    return models.build_model(args, task)
-
-
 @pytest.fixture
 def build_model():
     return build_registered_model
+
+
+@pytest.fixture
+def one_thread():
+    """Small models run faster on one thread, and the CPUs are shared with other processes."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -40,13 +40,13 @@ def paper_defaults(embed_dim, conv_type, glu, dropout, attention_dropout, weight
     return defaults
 
 
-def apply_defaults(args, defaults):
+def apply_defaults(args, defaults, config_class=LiteTransformerConfig):
     """Sets each option the user left unset (absent or None); given flags keep their value."""
     for name, value in defaults.items():
         if not safe_hasattr(args, name):
             setattr(args, name, value)
     # A hydra config may name only a few options: fill the rest from the dataclass.
-    config = LiteTransformerConfig()
+    config = config_class()
     for option in fields(config):
         value = getattr(config, option.name)
         if not safe_hasattr(args, option.name) and value is not None:

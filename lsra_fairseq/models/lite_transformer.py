@@ -163,17 +163,24 @@ class LiteTransformerEncoder(TokenInputMixin, FairseqEncoder):
 
 
 class LiteTransformerDecoder(TokenInputMixin, FairseqIncrementalDecoder):
-    """Causal LSRA blocks, with encoder-decoder attention unless ``encoder_attention_heads`` is 0."""
+    """Causal LSRA blocks, with encoder-decoder attention unless ``encoder_attention_heads`` is 0.
+
+    ``embed_tokens`` may be an ``nn.Embedding`` or fairseq's ``AdaptiveInput``; with an
+    ``adaptive_softmax`` (fairseq's ``AdaptiveSoftmax``) the decoder returns features, which the
+    adaptive softmax (``adaptive_loss`` criterion, ``get_normalized_probs``) turns into scores.
+    """
 
     def __init__(self, cfg: LiteTransformerConfig, dictionary, embed_tokens: nn.Module,
-                 encoder_attention_heads: int, output_projection: Optional[nn.Module] = None):
+                 encoder_attention_heads: int, output_projection: Optional[nn.Module] = None,
+                 adaptive_softmax: Optional[nn.Module] = None):
         super().__init__(dictionary)
         self.max_target_positions = cfg.max_target_positions
         self.init_token_input(embed_tokens, cfg.decoder_embed_dim, cfg.max_target_positions, cfg.dropout)
         self.layers = build_layers(cfg, "decoder", causal=True,
                                    encoder_attention_heads=encoder_attention_heads)
         self.layer_norm = nn.LayerNorm(cfg.decoder_embed_dim) if cfg.decoder_normalize_before else None
-        if output_projection is None:
+        self.adaptive_softmax = adaptive_softmax
+        if output_projection is None and adaptive_softmax is None:
             output_projection = nn.Linear(cfg.decoder_embed_dim, len(dictionary), bias=False)
             if cfg.share_decoder_input_output_embed:
                 output_projection.weight = embed_tokens.weight
@@ -208,6 +215,8 @@ class LiteTransformerDecoder(TokenInputMixin, FairseqIncrementalDecoder):
         return x.transpose(0, 1), {"attn": [attn], "inner_states": states}
 
     def output_layer(self, features: Tensor) -> Tensor:
+        if self.adaptive_softmax is not None:
+            return features
         return self.output_projection(features)
 
     def max_positions(self) -> int:

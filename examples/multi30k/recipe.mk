@@ -1,0 +1,28 @@
+# Multi30k De-En (task 1; test = test_2016_flickr) and `make demo`, the project's first command:
+# prepare the data, train a small Lite Transformer on CPU in bounded time, report test2016 BLEU,
+# translate a few sentences with fairseq-interactive.
+#   make demo [MULTI30K=folder with train/val/test_2016_flickr .de/.en, default: download]
+#   make prepare-multi30k [RAW=...]; make train DATASET=multi30k MODEL=lite_demo; make test-model ...
+include examples/translation.mk
+MULTI30K_AVERAGE := 5
+$(eval $(call translation_recipe,multi30k,multi30k,--average-last $(MULTI30K_AVERAGE) --beam 4 --lenpen 1))
+
+MULTI30K ?=
+# A fixed number of epochs keeps the demo deterministic; the time limit bounds it on a slow machine.
+DEMO_TRAIN_ARGS := --cpu --max-epoch 8 --stop-time-hours 0.25
+DEMO_RUN = $(RUNS)/multi30k/lite_demo
+DEMO_INTERACTIVE = $(BIN)/fairseq-interactive $(DATA_BIN)/multi30k --user-dir user_dir --cpu --beam 4 \
+    --path $(DEMO_RUN)/average_last$(MULTI30K_AVERAGE).pt --source-lang de --target-lang en \
+    --tokenizer moses --moses-no-dash-splits --bpe subword_nmt --bpe-codes $(DATA_BIN)/multi30k/code
+
+.PHONY: demo
+demo: install
+	$(MAKE) prepare-multi30k RAW=$(MULTI30K)
+	$(MAKE) train-multi30k MODEL=lite_demo TRAIN_ARGS="$(DEMO_TRAIN_ARGS)"
+	$(MAKE) test-model-multi30k MODEL=lite_demo TEST_ARGS=--cpu
+	@echo "== fairseq-interactive (the model is lowercased, so is its input)"
+	@$(PY) -c 'import sys; sys.stdout.write(sys.stdin.read().lower())' < examples/multi30k/demo.de \
+	    | $(DEMO_INTERACTIVE) 2>/dev/null | grep '^D-' | cut -f3 \
+	    | paste -d '\n' examples/multi30k/demo.de - | sed -n 'p;n;s/^/    -> /p'
+	@$(PY) -c 'import json; r = json.load(open("$(RESULTS)/multi30k-lite_demo.json")); \
+	    print(f"== Multi30k test2016 De-En: BLEU {r[\"bleu\"]} (tokenized, lowercased), sacreBLEU {r[\"sacrebleu\"]}")'

@@ -1,0 +1,12 @@
+"""fairseq's command-line tools as subprocess commands, with this plugin registered."""
+import sys
+from pathlib import Path
+from typing import List
+
+# The --user-dir shim beside the package (fairseq imports a user dir by its folder).
+USER_DIR = Path(__file__).resolve().parents[1] / "user_dir"
+
+
+def fairseq_command(tool: str, *args: str) -> List[str]:
+    """``fairseq-<tool> args --user-dir user_dir`` run by this interpreter (no PATH lookup)."""
+    return [sys.executable, "-m", f"fairseq_cli.{tool}", *map(str, args), "--user-dir", str(USER_DIR)]

@@ -1,0 +1,106 @@
+"""``lsra-evaluate``: a trained run -> averaged or best checkpoint -> fairseq-generate -> BLEU -> JSON.
+
+Writes ``<run>/generate-<subset>.txt`` (fairseq-generate's output) and
+``<results>/<dataset>-<model>.json`` with the checkpoint, #Params and #MACs (spec §5 conventions,
+from ``lsra_fairseq.profiling``), tokenized BLEU and sacreBLEU, and the commands that produced them.
+"""
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..commands import fairseq_command
+from .averaging import last_epoch_checkpoints, save_average
+from .bleu import detokenized_sacrebleu, read_generate_output, tokenized_bleu
+from .results import write_result
+
+
+def choose_checkpoint(run_dir: Path, average_last: int) -> Dict:
+    """The averaged last epochs (written beside them) or, with ``average_last`` 0, the best checkpoint."""
+    if not average_last:
+        return {"checkpoint": str(run_dir / "checkpoint_best.pt")}
+    inputs = last_epoch_checkpoints(run_dir, average_last)
+    output = save_average(inputs, run_dir / f"average_last{average_last}.pt")
+    return {"checkpoint": str(output), "averaged": [p.name for p in inputs]}
+
+
+def generate(data: Path, checkpoint: str, output: Path, subset: str, beam: int, lenpen: float,
+             batch_size: int, extra: List[str]) -> str:
+    # --required-batch-size-multiple 1: with fairseq's default of 8, batch_by_size drops the last
+    # batch when its size is not a multiple of 8, and those sentences go unscored (fairseq #5036).
+    command = fairseq_command("generate", data, "--path", checkpoint, "--gen-subset", subset,
+                              "--beam", beam, "--lenpen", lenpen, "--remove-bpe", "--batch-size", batch_size,
+                              "--required-batch-size-multiple", 1, *extra)
+    print(shlex.join(command), flush=True)
+    with open(output, "w", encoding="utf-8") as out:
+        subprocess.run(command, stdout=out, check=True)
+    return shlex.join(command)
+
+
+def model_size(data: Path, checkpoint: str) -> Dict[str, Optional[int]]:
+    """#Params and #MACs of the checkpoint's model, counted as the paper does (30+30 tokens)."""
+    from fairseq import checkpoint_utils
+
+    import lsra_fairseq.plugin  # noqa: F401
+    try:
+        from lsra_fairseq.profiling import profile_model
+    except ImportError:
+        print("lsra_fairseq.profiling is not available: #Params and #MACs left empty")
+        return {"params": None, "macs": None}
+    models, _ = checkpoint_utils.load_model_ensemble([checkpoint], arg_overrides={"data": str(data)})
+    profile = profile_model(models[0].eval(), src_len=30, tgt_len=30)
+    return {"params": profile["params"], "macs": profile["macs"]}
+
+
+def evaluate(args, extra: List[str]) -> Path:
+    chosen = choose_checkpoint(args.run_dir, args.average_last)
+    output = args.run_dir / f"generate-{args.subset}.txt"
+    generate_command = generate(args.data, chosen["checkpoint"], output, args.subset, args.beam,
+                                args.lenpen, args.batch_size, extra)
+    hyps, refs = read_generate_output(output)
+    metrics = {"bleu": round(tokenized_bleu(hyps, refs, args.compound_split).score, 2),
+               "compound_split": args.compound_split, "beam": args.beam, "lenpen": args.lenpen,
+               "subset": args.subset, "sentences": len(hyps)}
+    preparation = json.loads((args.data / "preparation.json").read_text())
+    reference = args.data / f"{args.subset}.raw.{preparation['target_lang']}"
+    if reference.exists():
+        references = reference.read_text(encoding="utf-8").splitlines()
+        if len(references) != len(hyps):
+            raise SystemExit(f"{output} translates {len(hyps)} sentences, {reference} has {len(references)}")
+        score, signature = detokenized_sacrebleu(hyps, references,
+                                                 preparation["target_lang"],
+                                                 lowercase=preparation["moses"]["lowercase"] is not None)
+        metrics.update(sacrebleu=round(score, 2), sacrebleu_signature=signature)
+    metrics.update(model_size(args.data, chosen["checkpoint"]))
+    path = write_result(args.results, args.dataset, args.model, metrics, generate_command=generate_command,
+                        **chosen)
+    print(f"{args.dataset} {args.model}: BLEU {metrics['bleu']}"
+          f"{' (compound split)' if args.compound_split else ''}, sacreBLEU {metrics.get('sacrebleu')}"
+          f" on {args.subset} ({len(hyps)} sentences) -> {path}")
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="binarized dataset from lsra-prepare (data-bin/<dataset>)")
+    parser.add_argument("run_dir", type=Path, help="the training run's checkpoint folder")
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--average-last", type=int, default=0,
+                        help="average the last N epoch checkpoints (0: use checkpoint_best.pt)")
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--lenpen", type=float, default=1.0)
+    parser.add_argument("--compound-split", action="store_true", help="split x-y compounds before BLEU (En-De)")
+    parser.add_argument("--subset", default="test")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    args, extra = parser.parse_known_args(argv)  # the rest goes to fairseq-generate (e.g. --cpu)
+    evaluate(args, extra)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""WikiText-103 (or -2) for language modeling: the word-level ``.tokens`` files, binarized as is.
+
+As fairseq's ``examples/language_model/prepare-wikitext-103.sh`` and the paper (spec §4): no
+further tokenization, one dictionary from the training split (``fairseq-preprocess --only-source``).
+The files come from a local copy (``--raw``: a folder holding ``wiki.{train,valid,test}.tokens``,
+directly or under ``wikitext-103/``, or the release's zip) or else from the official address.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Dict, Optional
+
+from .sources import PreparationError, download
+
+SPLITS = ("train", "valid", "test")
+URL = "https://wikitext.smerity.com/wikitext-103-v1.zip"
+NOTE = ("WikiText-103 (Merity et al. 2016) was first published at "
+        "https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-103-v1.zip; the Hugging Face "
+        "dataset Salesforce/wikitext (config wikitext-103-v1) holds the same text. Any copy with "
+        "wiki.train.tokens, wiki.valid.tokens and wiki.test.tokens will do.")
+
+
+def find_tokens(folder: Path) -> Optional[Dict[str, Path]]:
+    """``{split: path}`` when ``folder`` (or a ``wikitext-*`` folder inside it) has all three files."""
+    for root in [folder, *sorted(folder.glob("wikitext-*"))]:
+        files = {split: root / f"wiki.{split}.tokens" for split in SPLITS}
+        if all(path.is_file() for path in files.values()):
+            return files
+    return None
+
+
+def unzip(archive: Path, into: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(into)
+    except (zipfile.BadZipFile, EOFError) as error:
+        raise PreparationError(f"{archive} is damaged or truncated ({error}); delete it and run this "
+                               f"again, or replace it with a complete copy") from None
+
+
+def locate(work: Path, raw: Optional[Path]) -> Dict[str, Path]:
+    """The three ``.tokens`` files: in the local copy, extracted before, or from the release's zip."""
+    archive = None
+    if raw is not None:
+        if not raw.exists():
+            raise PreparationError(f"the local copy {raw} does not exist")
+        if raw.is_dir():
+            found = find_tokens(raw)
+            if found is not None:
+                return found
+            zips = sorted(raw.glob("wikitext-*.zip"))
+            if not zips:
+                raise PreparationError(f"{raw} holds neither wiki.{{train,valid,test}}.tokens nor a "
+                                       f"wikitext-*.zip")
+            archive = zips[0]
+        else:
+            archive = raw
+    if find_tokens(work) is None:
+        unzip(archive or download(URL, work / Path(URL).name, NOTE), work)
+    found = find_tokens(work)
+    if found is None:
+        raise PreparationError(f"no wiki.{{train,valid,test}}.tokens in {archive or URL}")
+    return found
+
+
+def binarize_lm(files: Dict[str, Path], dest: Path, workers: Optional[int] = None) -> None:
+    command = [sys.executable, "-m", "fairseq_cli.preprocess", "--only-source",
+               "--trainpref", str(files["train"]), "--validpref", str(files["valid"]),
+               "--testpref", str(files["test"]), "--destdir", str(dest),
+               "--workers", str(workers or os.cpu_count() or 1)]
+    subprocess.run(command, check=True)
+
+
+def prepare(work: Path, dest: Path, raw: Optional[Path] = None, workers: Optional[int] = None) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
+    files = locate(work, raw)
+    if (dest / "dict.txt").is_file() and (dest / "test.bin").is_file():
+        print(f"[wikitext] {dest} is binarized already; delete it to prepare again")
+        return dest
+    scratch = dest.with_name(dest.name + ".part")
+    shutil.rmtree(scratch, ignore_errors=True)
+    binarize_lm(files, scratch, workers)
+    shutil.rmtree(dest, ignore_errors=True)
+    scratch.replace(dest)
+    print(f"[wikitext] ready: {dest}")
+    return dest
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw", type=Path, help="local copy: a folder with wiki.*.tokens, or the zip")
+    parser.add_argument("--work", type=Path, default=Path("data/wikitext-103"),
+                        help="downloads and extracted files (default data/wikitext-103)")
+    parser.add_argument("--dest", type=Path, default=Path("data-bin/wikitext-103"),
+                        help="binarized dataset (default data-bin/wikitext-103)")
+    parser.add_argument("--workers", type=int, help="fairseq-preprocess workers (default: all cores)")
+    args = parser.parse_args(argv)
+    try:
+        prepare(args.work, args.dest, args.raw, args.workers)
+    except PreparationError as error:
+        print(f"prepare-wikitext103: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""``lsra-profile --arch`` / ``--checkpoint``: any fairseq model, clear errors, optional latency."""
+import argparse
+import json
+
+import pytest
+import torch
+
+from lsra_fairseq.profiling import cli, profile_model
+from lsra_fairseq.profiling.builder import DictionaryTask, parse_model_flags
+
+SMALL = dict(encoder_embed_dim=32, decoder_embed_dim=32, encoder_ffn_embed_dim=32,
+             decoder_ffn_embed_dim=32, encoder_layers=2, decoder_layers=2)
+LITE = dict(SMALL, encoder_kernel_size_list="3,5", decoder_kernel_size_list="3,5")
+TINY = [item for name, value in LITE.items() for item in ("--" + name.replace("_", "-"), str(value))]
+
+
+def run_json(capsys, *argv):
+    assert cli.main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_fairseqs_own_transformer_base(capsys):
+    """Transformer base with shared embeddings (the paper's WMT setting): 44.1M, 1.33G (Table 2)."""
+    result = run_json(capsys, "--arch", "transformer_wmt_en_de", "--share-all-embeddings",
+                      "--src-vocab", "100")
+    assert result["arch"] == "transformer_wmt_en_de" and result["model_class"] == "TransformerModel"
+    assert abs(result["params"] / 44.1e6 - 1) < 0.03 and abs(result["macs"] / 1.33e9 - 1) < 0.03
+    assert (result["src_vocab"], result["tgt_vocab"]) == (100, 100)
+
+
+def test_model_flags_lengths_and_conventions_reach_the_count(capsys, build_model):
+    argv = ["--arch", "lite_transformer_base", *TINY, "--src-vocab", "60", "--tgt-vocab", "50",
+            "--src-len", "12", "--tgt-len", "9", "--output-macs"]
+    result = run_json(capsys, *argv)
+    model = build_model("lite_transformer_base", DictionaryTask(60, 50),
+                        **parse_model_flags("lite_transformer_base", TINY))
+    expected = profile_model(model, 12, 9, output_macs=True)
+    assert {key: result[key] for key in expected} == expected
+    assert result["conventions"]["output_macs"] is True
+
+
+def test_text_report_says_what_was_counted(capsys):
+    assert cli.main(["--arch", "lite_transformer_base", *TINY, "--src-vocab", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "#Params" in out and "#MACs" in out
+    assert ("counted: 30 source + 30 target tokens, teacher-forced, batch 1; #Params without embedding "
+            "tables, with an untied output matrix; #MACs without the embedding modules, without the "
+            "output projection, with convolution taps") in out
+
+
+def test_latency_is_measured_on_request(capsys):
+    result = run_json(capsys, "--arch", "lite_transformer_base", *TINY, "--src-vocab", "60",
+                      "--src-len", "5", "--tgt-len", "4", "--latency", "--repeats", "1")
+    assert result["latency_ms"] > 0 and result["threads"] == 1
+
+
+def save_checkpoint(model, model_cfg, path):
+    """What fairseq-train writes, reduced to what loading needs."""
+    torch.save({"cfg": {"model": model_cfg}, "args": None, "model": model.state_dict(),
+                "optimizer_history": [{"criterion_name": None, "optimizer_name": None,
+                                       "lr_scheduler_state": {}, "num_updates": 0}],
+                "extra_state": {"train_iterator": None}}, path)
+
+
+@pytest.mark.parametrize("arch, options, saved_cfg", [
+    # A dataclass model's config is saved as a dict, a legacy arch's as its argparse namespace.
+    ("lite_transformer_base", LITE, {"_name": "lite_transformer", **LITE}),
+    ("transformer", SMALL, argparse.Namespace(_name="transformer", arch="transformer", **SMALL)),
+])
+def test_checkpoint_is_rebuilt_from_its_config(capsys, tmp_path, build_model, arch, options, saved_cfg):
+    model = build_model(arch, DictionaryTask(60, 50), **options)
+    save_checkpoint(model, saved_cfg, tmp_path / "checkpoint.pt")
+    result = run_json(capsys, "--checkpoint", str(tmp_path / "checkpoint.pt"))
+    assert (result["src_vocab"], result["tgt_vocab"]) == (60, 50)
+    expected = profile_model(model)
+    assert {key: result[key] for key in expected} == expected
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--arch", "no_such_arch"], "unknown arch 'no_such_arch'"),
+    (["--checkpoint", "/no/such/checkpoint.pt"], "checkpoint '/no/such/checkpoint.pt' not found"),
+    (["--checkpoint", "x.pt", "--encoder-layers", "2"], "model flags need --arch"),
+    (["--arch", "lite_transformer_base", "--encoder-layerz", "2"], "unrecognized arguments: --encoder-layerz"),
+    (["--arch", "lite_transformer_base", "--src-len", "0"], "must be a positive integer"),
+])
+def test_bad_input_stops_early_with_a_clear_message(capsys, argv, message):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == 2 and message in capsys.readouterr().err

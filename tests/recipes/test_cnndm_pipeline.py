@@ -1,0 +1,66 @@
+"""The CNN-DailyMail recipe on the shared sample (a few dozen real articles), end to end through
+make: prepare (BPE, joined dictionary), train a tiny Lite Transformer with ROUGE validation,
+generate with the paper's settings and report ROUGE-1/2/L to results/."""
+import gzip
+import json
+import re
+
+import pytest
+
+from .test_wikitext_lm import make
+
+SAMPLE = {"train": 32, "val": 8, "test": 6}  # val: fairseq drops a last batch of < 8 examples
+SOURCE_LENGTH = "300"  # shorter than the paper's 1000 tokens, to keep the CPU run short
+
+
+@pytest.fixture(scope="module")
+def cnndm_run(shared_data, tmp_path_factory):
+    work = tmp_path_factory.mktemp("cnndm")
+    raw = work / "raw"
+    raw.mkdir()
+    for split, count in SAMPLE.items():
+        for part in ("article", "abstract"):
+            with gzip.open(shared_data / "cnn-dailymail" / "abisee-chunked-sample" / f"{split}.{part}.txt.gz",
+                           "rt", encoding="utf-8") as f:
+                (raw / f"{split}.{part}.txt").write_text("".join(next(f) for _ in range(count)), encoding="utf-8")
+    paths = dict(CNNDM_DATA=work / "data", CNNDM_BIN=work / "bin", CNNDM_RUN=work / "run",
+                 RESULTS=work / "results", MODEL="lite_cnndm_tiny_cpu")
+    prepare_log = make("prepare-cnndm", CNNDM_DIR=raw, CNNDM_BPE_MERGES=500, CNNDM_WORKERS=1, **paths)
+    train_log = make("train-cnndm", CNNDM_TRAIN_FLAGS=(
+        f"--update-freq 1 --cpu --source-length {SOURCE_LENGTH} --eval-rouge "
+        "--best-checkpoint-metric rougeLsum --maximize-best-checkpoint-metric"), **paths)
+    test_log = make("test-model-cnndm", CNNDM_EVAL_FLAGS=f"--cpu --source-length {SOURCE_LENGTH}", **paths)
+    return work, prepare_log, train_log, test_log
+
+
+def test_prepare_applies_bpe_and_a_joined_dictionary(cnndm_run):
+    work, prepare_log, _, _ = cnndm_run
+    assert "abisee format" in prepare_log
+    bin_dir = work / "bin"
+    assert (bin_dir / "dict.source.txt").read_text() == (bin_dir / "dict.target.txt").read_text()
+    assert "@@" in (work / "data" / "bpe" / "train.source").read_text()
+    references = (bin_dir / "test.reference").read_text().splitlines()
+    assert len(references) == SAMPLE["test"] and "<s>" not in references[0] and "@@" not in references[0]
+
+
+def test_validation_reports_rouge(cnndm_run):
+    _, _, train_log, _ = cnndm_run
+    valid = re.search(r"\| valid on 'valid' subset \|.*", train_log).group(0)
+    for name in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        assert re.search(rf"\| {name} [\d.]+", valid), valid
+
+
+def test_test_model_generates_with_the_papers_settings_and_reports_rouge(cnndm_run):
+    work, _, _, test_log = cnndm_run
+    assert re.search(r"rouge1 [\d.]+ \| rouge2 [\d.]+ \| rougeL [\d.]+ \| rougeLsum [\d.]+", test_log)
+    result = json.loads((work / "results" / "cnndm-lite_cnndm_tiny_cpu.json").read_text())
+    assert result["examples"] == SAMPLE["test"]
+    assert all(0 <= result[name] <= 100 for name in ("rouge1", "rouge2", "rougeL", "rougeLsum"))
+    for setting in ("--beam 4", "--lenpen 2.0", "--min-len 55", "--max-len-b 140", "--no-repeat-ngram-size 3",
+                    "--task lsra_summarization"):
+        assert setting in result["generate_command"]
+    generated = (work / "run" / "generate-test.txt").read_text()
+    hypotheses = re.findall(r"^H-\d+\t\S+\t(.*)$", generated, flags=re.M)
+    assert len(hypotheses) == SAMPLE["test"]
+    # BPE removed; at least 55 target tokens (fewer words once BPE pieces are joined).
+    assert all("@@" not in h and len(h.split()) >= 20 for h in hypotheses)

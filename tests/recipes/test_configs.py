@@ -1,0 +1,60 @@
+"""Recipe configs and Makefile targets: every model trains with a registered arch, batches keep the
+paper's tokens per update, and the targets run the right commands."""
+import subprocess
+from pathlib import Path
+
+import pytest
+from fairseq.models import ARCH_MODEL_REGISTRY
+
+import lsra_fairseq.plugin  # noqa: F401
+from lsra_fairseq.training import batch_split, load_config, read_config, train_command
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted(REPO.glob("examples/*/train.yaml"))
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.parent.name)
+def test_every_model_uses_a_registered_arch(config):
+    models = read_config(config)["models"]
+    assert models
+    for model in models:
+        flags, tokens = load_config(config, model)
+        assert flags["arch"] in ARCH_MODEL_REGISTRY and tokens > 0
+
+
+def test_en_fr_config_inherits_en_de_and_overrides_its_schedule():
+    fr, _ = load_config(REPO / "examples/wmt14_en_fr/train.yaml", "lite_496")
+    de, _ = load_config(REPO / "examples/wmt14_en_de/train.yaml", "lite_496")
+    assert (fr["warmup-updates"], fr["lr-period-updates"], fr["target-lang"]) == (5000, 45000, "fr")
+    assert (de["warmup-updates"], de["lr-period-updates"], de["lr"]) == (10000, 40000, 0.001)
+    assert fr["arch"] == "lite_transformer_wmt_en_fr_496"
+
+
+@pytest.mark.parametrize("gpus, expected", [(8, (4096, 16)), (1, (4096, 128)), (4, (4096, 32)), (256, (2048, 1))])
+def test_update_frequency_keeps_the_paper_batch(gpus, expected):
+    assert batch_split(8 * 16 * 4096, 4096, gpus) == expected
+
+
+def test_train_command_passes_extra_flags_last(tmp_path):
+    command = train_command(REPO / "examples/iwslt14/train.yaml", "lite_160", Path("data-bin/iwslt14"),
+                            tmp_path, ["--cpu", "--max-update", "100"])
+    joined = " ".join(command)
+    assert "--arch lite_transformer_iwslt_de_en_160" in joined and "--update-freq 1" in joined
+    assert joined.index("--max-update 50000") < joined.index("--max-update 100")
+
+
+def make_dry_run(*args):
+    """``make -n`` with the install step taken as done."""
+    result = subprocess.run(["make", "-n", "-o", "install", *args], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_targets_run_the_recipe_commands():
+    assert "lsra-prepare iwslt14 --work data/iwslt14 --dest data-bin/iwslt14 --raw /raw" in \
+        make_dry_run("prepare-iwslt14", "RAW=/raw")
+    assert "lsra-train examples/wmt14_en_de/train.yaml lite_200 --data data-bin/wmt14-en-de" in \
+        make_dry_run("train-wmt14-en-de", "MODEL=lite_200")
+    test = make_dry_run("test-model-wmt14-en-de", "MODEL=lite_200")
+    assert "--beam 4 --lenpen 0.6 --compound-split" in test
+    assert "--average-last 10 --beam 4 --lenpen 1" in make_dry_run("test-model-iwslt14", "MODEL=lite_160")
