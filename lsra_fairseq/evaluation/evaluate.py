@@ -83,20 +83,26 @@ def evaluate(args, extra: List[str]) -> Path:
     return path
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="binarized dataset from lsra-prepare (data-bin/<dataset>)")
+def run_parser(description: str, data_help: str, batch_size: int) -> argparse.ArgumentParser:
+    """The arguments every test target takes: a dataset, a training run, where results go."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("data", type=Path, help=data_help)
     parser.add_argument("run_dir", type=Path, help="the training run's checkpoint folder")
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--average-last", type=int, default=0,
                         help="average the last N epoch checkpoints (0: use checkpoint_best.pt)")
+    parser.add_argument("--subset", default="test")
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = run_parser(__doc__.splitlines()[0], "binarized dataset from lsra-prepare (data-bin/<dataset>)", 128)
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--lenpen", type=float, default=1.0)
     parser.add_argument("--compound-split", action="store_true", help="split x-y compounds before BLEU (En-De)")
-    parser.add_argument("--subset", default="test")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--results", type=Path, default=Path("results"))
     args, extra = parser.parse_known_args(argv)  # the rest goes to fairseq-generate (e.g. --cpu)
     evaluate(args, extra)
     return 0

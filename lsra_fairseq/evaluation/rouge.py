@@ -12,7 +12,6 @@ run's best (or averaged) checkpoint, runs fairseq-generate on the test set with 
 (beam 4, lenpen 2.0, min length 55, max length 140, no repeated trigrams; BPE removed), scores the
 summaries against ``DATA/test.reference`` and writes ``results/<dataset>-<model>.json``.
 """
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -90,16 +89,9 @@ def evaluate(args, extra: List[str]) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="binarized dataset (make prepare-cnndm)")
-    parser.add_argument("run_dir", type=Path, help="the training run's checkpoint folder")
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--average-last", type=int, default=0,
-                        help="average the last N epoch checkpoints (0: use checkpoint_best.pt)")
-    parser.add_argument("--subset", default="test")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--results", type=Path, default=Path("results"))
+    from .evaluate import run_parser
+
+    parser = run_parser(__doc__.splitlines()[0], "binarized dataset (make prepare-cnndm)", 32)
     argv = sys.argv[1:] if argv is None else list(argv)
     args, extra = parser.parse_known_args(argv)  # the rest goes to fairseq-generate (e.g. --cpu)
     args.argv = argv

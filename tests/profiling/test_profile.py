@@ -102,7 +102,7 @@ def test_language_model_reads_target_tokens_only(build_model):
     d, T, vocab = 32, 12, 100
     model = build_model("lite_transformer_lm", DictionaryTask(vocab, joined=True),
                         decoder_embed_dim=d, decoder_ffn_embed_dim=d, decoder_layers=2,
-                        decoder_branch_type=f"attn:1:16:2,dynamic:default:16:2",
+                        decoder_branch_type="attn:1:16:2,dynamic:default:16:2",
                         decoder_kernel_size_list="3,5", decoder_glu=True, adaptive_input=True,
                         adaptive_input_cutoff="20,60", adaptive_softmax_cutoff="20,60",
                         tie_adaptive_weights=True, tie_adaptive_proj=True)
