@@ -2,9 +2,10 @@
 
 A recipe config (``examples/<dataset>/train.yaml``) holds the fairseq-train flags shared by its
 models (``fairseq:``), each model's own flags (``models:``) and the batch the paper's updates saw
-(``tokens_per_update``), optionally on top of a ``base:`` config. The update frequency follows from the number of GPUs so that every update
-still sees that many tokens. Flags given after the known options go to fairseq-train unchanged and
-win over the config (e.g. ``--cpu``, ``--max-update 100``, ``--stop-time-hours 0.2``).
+(``tokens_per_update``), optionally on top of a ``base:`` config. The update frequency follows
+from the number of GPUs so that every update still sees that many tokens. Flags given after the
+known options go to fairseq-train unchanged and win over the config (e.g. ``--cpu``,
+``--max-update 100``, ``--stop-time-hours 0.2``).
 """
 import argparse
 import shlex
@@ -73,7 +74,7 @@ def train_command(config: Path, model: str, data: Path, run_dir: Path, extra: Li
         tokens_per_update, max_tokens or int(options.get("max-tokens", tokens_per_update)), gpus)
     print(f"{gpus} process(es) x {options['max-tokens']} tokens x update-freq {options['update-freq']}"
           f" = {gpus * options['max-tokens'] * options['update-freq']} tokens per update"
-          f" (paper: {tokens_per_update})")
+          f" (the config asks for {tokens_per_update})")
     return fairseq_command("train", data, *as_flags(options), "--save-dir", run_dir,
                            "--log-file", run_dir / "train.log", *extra)
 

@@ -45,6 +45,11 @@ class Steps:
 
 def prepare(settings: DatasetSettings, work: Path, dest: Path, raw: Optional[Path] = None,
             workers: Optional[int] = None, bpe_merges: Optional[int] = None) -> Path:
+    """Runs the steps of ``settings`` that have not run yet; returns ``dest``.
+
+    Order (spec §4 recipes): tokenize each split; clean before BPE (IWSLT); cut valid from train
+    (IWSLT, En-Fr); learn joint BPE on train; apply it; clean after BPE (WMT); binarize.
+    """
     src, tgt = settings.src, settings.tgt
     langs, roles = (src, tgt), {src: "src", tgt: "ref"}
     sources = Sources(work / "orig", raw)
