@@ -19,10 +19,18 @@ from .results import write_result
 
 
 def choose_checkpoint(run_dir: Path, average_last: int) -> Dict:
-    """The averaged last epochs (written beside them) or, with ``average_last`` 0, the best checkpoint."""
+    """The averaged last epochs (written beside them) or, with ``average_last`` 0, the best checkpoint.
+
+    A run with no epoch checkpoint yet (stopped by a time limit in its first epoch) falls back to
+    its last checkpoint.
+    """
     if not average_last:
         return {"checkpoint": str(run_dir / "checkpoint_best.pt")}
-    inputs = last_epoch_checkpoints(run_dir, average_last)
+    try:
+        inputs = last_epoch_checkpoints(run_dir, average_last)
+    except FileNotFoundError:  # a time limit stopped training within its first epoch
+        print(f"no epoch checkpoint in {run_dir} to average: testing checkpoint_last.pt")
+        return {"checkpoint": str(run_dir / "checkpoint_last.pt")}
     output = save_average(inputs, run_dir / f"average_last{average_last}.pt")
     return {"checkpoint": str(output), "averaged": [p.name for p in inputs]}
 
