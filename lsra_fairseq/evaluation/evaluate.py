@@ -22,17 +22,22 @@ def choose_checkpoint(run_dir: Path, average_last: int) -> Dict:
     """The averaged last epochs (written beside them) or, with ``average_last`` 0, the best checkpoint.
 
     A run with no epoch checkpoint yet (stopped by a time limit in its first epoch) falls back to
-    its last checkpoint.
+    its last checkpoint. A run with no checkpoint at all stops here, before fairseq is started.
     """
-    if not average_last:
-        return {"checkpoint": str(run_dir / "checkpoint_best.pt")}
-    try:
-        inputs = last_epoch_checkpoints(run_dir, average_last)
-    except FileNotFoundError:  # a time limit stopped training within its first epoch
-        print(f"no epoch checkpoint in {run_dir} to average: testing checkpoint_last.pt")
-        return {"checkpoint": str(run_dir / "checkpoint_last.pt")}
-    output = save_average(inputs, run_dir / f"average_last{average_last}.pt")
-    return {"checkpoint": str(output), "averaged": [p.name for p in inputs]}
+    chosen = run_dir / "checkpoint_best.pt"
+    if average_last:
+        try:
+            inputs = last_epoch_checkpoints(run_dir, average_last)
+        except FileNotFoundError:  # no run yet, or a time limit stopped it within its first epoch
+            chosen = run_dir / "checkpoint_last.pt"
+            print(f"no epoch checkpoint in {run_dir} to average: testing {chosen.name}")
+        else:
+            output = save_average(inputs, run_dir / f"average_last{average_last}.pt")
+            return {"checkpoint": str(output), "averaged": [p.name for p in inputs]}
+    if not chosen.is_file():
+        raise SystemExit(f"no checkpoint at {chosen}: train the model first "
+                         f"(make train DATASET=... MODEL=... writes runs/<dataset>/<model>/)")
+    return {"checkpoint": str(chosen)}
 
 
 def generate(data: Path, checkpoint: str, output: Path, subset: str, beam: int, lenpen: float,
@@ -44,7 +49,9 @@ def generate(data: Path, checkpoint: str, output: Path, subset: str, beam: int, 
                               "--required-batch-size-multiple", 1, *extra)
     print(shlex.join(command), flush=True)
     with open(output, "w", encoding="utf-8") as out:
-        subprocess.run(command, stdout=out, check=True)
+        status = subprocess.run(command, stdout=out).returncode
+    if status:
+        raise SystemExit(f"fairseq-generate failed with exit status {status}; its error is printed above")
     return shlex.join(command)
 
 
