@@ -42,7 +42,8 @@ profile: install
 	$(BIN)/lsra-profile --paper
 
 train test-model: install
-	@test -n "$(DATASET)" || { echo "set DATASET=<name>, e.g. make $@ DATASET=iwslt14 MODEL=lite_160"; exit 2; }
+	@test -n "$(filter $(DATASET),$(DATASETS))" || \
+	    { echo "set DATASET=<one of: $(sort $(DATASETS))>, e.g. make $@ DATASET=iwslt14 MODEL=lite_160"; exit 2; }
 	$(MAKE) $@-$(DATASET)
 
-include $(wildcard examples/*/recipe.mk)
+include examples/recipes.mk $(wildcard examples/*/recipe.mk)

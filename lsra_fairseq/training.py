@@ -88,6 +88,9 @@ def main(argv=None) -> int:
     parser.add_argument("--gpus", type=int, help="default: the visible GPUs (1 with --cpu)")
     parser.add_argument("--max-tokens", type=int, help="tokens per GPU batch (the update frequency adapts)")
     args, extra = parser.parse_known_args(argv)
+    if not any(args.data.glob("dict*.txt")):
+        raise SystemExit(f"no binarized dataset at {args.data} (no dict*.txt in it): prepare it first, "
+                         f"e.g. make prepare-<dataset>")
     command = train_command(args.config, args.model, args.data, args.run_dir, extra, args.gpus, args.max_tokens)
     args.run_dir.mkdir(parents=True, exist_ok=True)
     (args.run_dir / "train_command.txt").write_text(shlex.join(command) + "\n")

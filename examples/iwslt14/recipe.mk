@@ -3,5 +3,4 @@
 #   make prepare-iwslt14 [RAW=folder holding de-en.tgz or its extracted de-en/]
 #   make train DATASET=iwslt14 MODEL=lite_160   (lite_160/240/320, transformer_128/192/240)
 #   make test-model DATASET=iwslt14 MODEL=lite_160
-include examples/translation.mk
 $(eval $(call translation_recipe,iwslt14,iwslt14,--average-last 10 --beam 4 --lenpen 1))

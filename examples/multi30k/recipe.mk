@@ -3,7 +3,6 @@
 # translate a few sentences with fairseq-interactive.
 #   make demo [MULTI30K=folder with train/val/test_2016_flickr .de/.en, default: download]
 #   make prepare-multi30k [RAW=...]; make train DATASET=multi30k MODEL=lite_demo; make test-model ...
-include examples/translation.mk
 MULTI30K_AVERAGE := 3
 $(eval $(call translation_recipe,multi30k,multi30k,--average-last $(MULTI30K_AVERAGE) --beam 4 --lenpen 1))
 

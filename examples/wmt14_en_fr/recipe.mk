@@ -3,5 +3,4 @@
 #   make prepare-wmt14-en-fr [RAW=folder holding the statmt.org archives or their extracted files]
 #   make train DATASET=wmt14-en-fr MODEL=lite_200   (lite_200/408/496, transformer_128/256/320)
 #   make test-model DATASET=wmt14-en-fr MODEL=lite_200
-include examples/translation.mk
 $(eval $(call translation_recipe,wmt14-en-fr,wmt14_en_fr,--beam 4 --lenpen 0.6))

@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tokens-per-sample", type=int, default=PAPER_TOKENS_PER_SAMPLE,
                         help="context + new tokens per block; at most the model's positions")
     parser.add_argument("--max-tokens", type=int, default=PAPER_TOKENS_PER_SAMPLE)
-    parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--results", default="results")
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--model", required=True)
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
         result = run_eval_lm(eval_args)
         metrics[f"{subset}_ppl"] = round(float(result["perplexity"]), 2)
         metrics[f"{subset}_loss_base2"] = round(float(result["loss"]), 4)
-    path = write_result(args.results_dir, args.dataset, args.model, metrics,
+    path = write_result(args.results, args.dataset, args.model, metrics,
                         command=["python", "-m", "lsra_fairseq.evaluation.perplexity", *argv],
                         checkpoint=str(args.path), context_window=args.context_window,
                         eval_lm_commands=commands)

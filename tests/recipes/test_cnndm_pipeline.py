@@ -23,22 +23,22 @@ def cnndm_run(shared_data, tmp_path_factory):
             with gzip.open(shared_data / "cnn-dailymail" / "abisee-chunked-sample" / f"{split}.{part}.txt.gz",
                            "rt", encoding="utf-8") as f:
                 (raw / f"{split}.{part}.txt").write_text("".join(next(f) for _ in range(count)), encoding="utf-8")
-    paths = dict(CNNDM_DATA=work / "data", CNNDM_BIN=work / "bin", CNNDM_RUN=work / "run",
+    paths = dict(WORK_DIR=work / "data", DATA_BIN=work / "bin", RUNS=work / "runs",
                  RESULTS=work / "results", MODEL="lite_cnndm_tiny_cpu")
-    prepare_log = make("prepare-cnndm", CNNDM_DIR=raw, CNNDM_BPE_MERGES=500, CNNDM_WORKERS=1, **paths)
-    train_log = make("train-cnndm", CNNDM_TRAIN_FLAGS=(
+    prepare_log = make("prepare-cnndm", RAW=raw, CNNDM_BPE_MERGES=500, WORKERS=1, **paths)
+    train_log = make("train-cnndm", TRAIN_ARGS=(
         f"--update-freq 1 --cpu --source-length {SOURCE_LENGTH} --eval-rouge "
         "--best-checkpoint-metric rougeLsum --maximize-best-checkpoint-metric"), **paths)
-    test_log = make("test-model-cnndm", CNNDM_EVAL_FLAGS=f"--cpu --source-length {SOURCE_LENGTH}", **paths)
+    test_log = make("test-model-cnndm", TEST_ARGS=f"--cpu --source-length {SOURCE_LENGTH}", **paths)
     return work, prepare_log, train_log, test_log
 
 
 def test_prepare_applies_bpe_and_a_joined_dictionary(cnndm_run):
     work, prepare_log, _, _ = cnndm_run
     assert "abisee format" in prepare_log
-    bin_dir = work / "bin"
+    bin_dir = work / "bin" / "cnndm"
     assert (bin_dir / "dict.source.txt").read_text() == (bin_dir / "dict.target.txt").read_text()
-    assert "@@" in (work / "data" / "bpe" / "train.source").read_text()
+    assert "@@" in (work / "data" / "cnndm" / "bpe" / "train.source").read_text()
     references = (bin_dir / "test.reference").read_text().splitlines()
     assert len(references) == SAMPLE["test"] and "<s>" not in references[0] and "@@" not in references[0]
 
@@ -59,7 +59,7 @@ def test_test_model_generates_with_the_papers_settings_and_reports_rouge(cnndm_r
     for setting in ("--beam 4", "--lenpen 2.0", "--min-len 55", "--max-len-b 140", "--no-repeat-ngram-size 3",
                     "--task lsra_summarization"):
         assert setting in result["generate_command"]
-    generated = (work / "run" / "generate-test.txt").read_text()
+    generated = (work / "runs" / "cnndm" / "lite_cnndm_tiny_cpu" / "generate-test.txt").read_text()
     hypotheses = re.findall(r"^H-\d+\t\S+\t(.*)$", generated, flags=re.M)
     assert len(hypotheses) == SAMPLE["test"]
     # BPE removed; at least 55 target tokens (fewer words once BPE pieces are joined).

@@ -7,7 +7,7 @@ import pytest
 from fairseq.models import ARCH_MODEL_REGISTRY
 
 import lsra_fairseq.plugin  # noqa: F401
-from lsra_fairseq.training import batch_split, load_config, read_config, train_command
+from lsra_fairseq.training import batch_split, load_config, main, read_config, train_command
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(REPO.glob("examples/*/train.yaml"))
@@ -43,6 +43,13 @@ def test_train_command_passes_extra_flags_last(tmp_path):
     assert joined.index("--max-update 50000") < joined.index("--max-update 100")
 
 
+def test_training_without_a_prepared_dataset_says_what_to_run(tmp_path):
+    with pytest.raises(SystemExit, match=r"no binarized dataset at .*none.*make prepare-<dataset>"):
+        main([str(REPO / "examples/iwslt14/train.yaml"), "lite_160", "--data", str(tmp_path / "none"),
+              "--run-dir", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()
+
+
 def make_dry_run(*args):
     """``make -n`` with the install step taken as done."""
     result = subprocess.run(["make", "-n", "-o", "install", *args], cwd=REPO, capture_output=True, text=True)
@@ -58,3 +65,17 @@ def test_make_targets_run_the_recipe_commands():
     test = make_dry_run("test-model-wmt14-en-de", "MODEL=lite_200")
     assert "--beam 4 --lenpen 0.6 --compound-split" in test
     assert "--average-last 10 --beam 4 --lenpen 1" in make_dry_run("test-model-iwslt14", "MODEL=lite_160")
+    # The summarization and LM recipes take the same variables, and default their model.
+    assert "lsra-train examples/cnndm/train.yaml lite_cnndm_496 --data data-bin/cnndm " \
+        "--run-dir runs/cnndm/lite_cnndm_496 --cpu" in make_dry_run("train-cnndm", "TRAIN_ARGS=--cpu")
+    assert "--raw /raw --workers 1" in make_dry_run("prepare-wikitext103", "RAW=/raw", "WORKERS=1")
+    assert "--path runs/wikitext103/lite_lm_x/checkpoint_best.pt" in \
+        make_dry_run("test-model-wikitext103", "MODEL=lite_lm_x")
+
+
+@pytest.mark.parametrize("dataset", ["", "iwslt"])
+def test_an_unknown_dataset_lists_the_known_ones(dataset):
+    result = subprocess.run(["make", "-s", "-o", "install", "train", f"DATASET={dataset}"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "set DATASET=<one of: cnndm iwslt14 multi30k wikitext103 wmt14-en-de wmt14-en-fr>" in result.stdout

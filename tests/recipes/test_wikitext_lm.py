@@ -15,6 +15,7 @@ import pytest
 from ..conftest import REPO
 
 # 1,500 training lines (~88K tokens), 200 valid and 200 test lines (~12K tokens each).
+CHECKPOINT = Path("runs", "wikitext103", "lite_lm_tiny_cpu", "checkpoint_best.pt")  # below the work folder
 SLICE = {"train": ("wiki.train.tokens.article-shuffled", 1500), "valid": ("wiki.valid.tokens", 200),
          "test": ("wiki.test.tokens", 200)}
 
@@ -39,13 +40,11 @@ def lm_run(shared_data, tmp_path_factory):
     for split, (name, lines) in SLICE.items():
         with open(shared_data / "wikitext-2" / name, encoding="utf-8") as f:
             (raw / f"wiki.{split}.tokens").write_text("".join(next(f) for _ in range(lines)), encoding="utf-8")
-    paths = dict(WIKITEXT103_DIR=raw, WT103_DATA=work / "data", WT103_BIN=work / "bin",
-                 WT103_RUN=work / "run", RESULTS=work / "results")
-    make("prepare-wikitext103", WT103_WORKERS=1, **paths)
-    train_log = make("train-wikitext103", MODEL="lite_lm_tiny_cpu",
-                     WT103_TRAIN_FLAGS="--update-freq 1 --cpu", **paths)
+    paths = dict(WORK_DIR=work / "data", DATA_BIN=work / "bin", RUNS=work / "runs", RESULTS=work / "results")
+    make("prepare-wikitext103", RAW=raw, WORKERS=1, **paths)
+    train_log = make("train-wikitext103", MODEL="lite_lm_tiny_cpu", TRAIN_ARGS="--update-freq 1 --cpu", **paths)
     eval_log = make("test-model-wikitext103", MODEL="lite_lm_tiny_cpu", WT103_CONTEXT_WINDOW=32,
-                    WT103_TOKENS_PER_SAMPLE=64, WT103_EVAL_FLAGS="--cpu", **paths)
+                    WT103_TOKENS_PER_SAMPLE=64, TEST_ARGS="--cpu", **paths)
     return work, train_log, eval_log
 
 
@@ -63,7 +62,8 @@ def test_trained_lm_beats_the_unigram_perplexity_of_the_test_set(lm_run):
     result = json.loads((work / "results" / "wikitext103-lite_lm_tiny_cpu.json").read_text())
     # The unigram model: training-slice counts over the model's own dictionary (add-one smoothing,
     # so that no symbol has probability 0), scored on the same binarized test tokens eval-lm reads.
-    (train, vocab), (test, _) = binarized_tokens(work / "bin", "train"), binarized_tokens(work / "bin", "test")
+    data_bin = work / "bin" / "wikitext103"
+    (train, vocab), (test, _) = binarized_tokens(data_bin, "train"), binarized_tokens(data_bin, "test")
     counts = np.bincount(train, minlength=vocab)
     unigram = float(np.exp(-np.log((counts[test] + 1) / (counts.sum() + vocab)).mean()))
     evaluated = [int(n.replace(",", "")) for n in re.findall(r"Evaluated ([\d,]+) tokens", eval_log)]
@@ -78,7 +78,7 @@ def test_training_used_the_lm_with_adaptive_input_and_softmax(lm_run):
 
     work, train_log, _ = lm_run
     assert "LiteTransformerLanguageModel" in train_log and "AdaptiveLoss" in train_log
-    model_cfg = torch.load(work / "run" / "checkpoint_best.pt", weights_only=True)["cfg"]["model"]
+    model_cfg = torch.load(work / CHECKPOINT, weights_only=True)["cfg"]["model"]
     assert model_cfg["_name"] == "lite_transformer_lm" and model_cfg["adaptive_input"]
     assert model_cfg["tie_adaptive_weights"] and model_cfg["decoder_layers"] == 2
 
@@ -96,8 +96,8 @@ def test_interactive_continues_a_prompt(lm_run, search, capsys):
     prompts = work / "prompts.txt"
     prompts.write_text("the game was\nin the first\n")
     args = options.parse_args_and_arch(options.get_interactive_generation_parser(), input_args=[
-        str(work / "bin"), "--user-dir", str(REPO / "user_dir"), "--task", "language_modeling",
-        "--path", str(work / "run" / "checkpoint_best.pt"), "--input", str(prompts), "--max-len-b", "12",
+        str(work / "bin" / "wikitext103"), "--user-dir", str(REPO / "user_dir"), "--task", "language_modeling",
+        "--path", str(work / CHECKPOINT), "--input", str(prompts), "--max-len-b", "12",
         "--cpu", *search])
     capsys.readouterr()
     distributed_utils.call_main(convert_namespace_to_omegaconf(args), interactive.main)
