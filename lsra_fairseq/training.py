@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-from .commands import fairseq_command
+from .commands import as_flags, fairseq_command
 
 
 def read_config(path: Path) -> Dict:
@@ -45,18 +45,6 @@ def batch_split(tokens_per_update: int, max_tokens: int, gpus: int) -> Tuple[int
     if max_tokens * gpus >= tokens_per_update:
         return tokens_per_update // gpus, 1
     return max_tokens, round(tokens_per_update / (max_tokens * gpus))
-
-
-def as_flags(options: Dict) -> List[str]:
-    """YAML keys are fairseq-train flag names: true is a bare flag, false leaves it out."""
-    flags = []
-    for key, value in options.items():
-        if value is False or value is None:
-            continue
-        flags.append(f"--{key}")
-        if value is not True:
-            flags.append(str(value))
-    return flags
 
 
 def gpu_count(extra: List[str]) -> int:

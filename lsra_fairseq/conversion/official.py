@@ -24,6 +24,7 @@ from fairseq.tasks.translation import TranslationConfig
 from omegaconf import OmegaConf
 
 from ..checkpoint_compat import allow_fairseq_checkpoints
+from ..commands import as_flags
 from ..models.lite_transformer import LiteTransformerConfig
 from ..models.lite_transformer_lm import LiteTransformerLMConfig
 from ..profiling.builder import DictionaryTask
@@ -84,7 +85,6 @@ def check_official(state: Any) -> Tuple[Namespace, Dict[str, torch.Tensor]]:
     weights = state.get("model")
     if not isinstance(weights, dict) or not all(isinstance(t, torch.Tensor) for t in weights.values()):
         raise OfficialCheckpointError("'model' is not a state dict (a dict of tensors)")
-    official_task(args)
     return args, weights
 
 
@@ -136,7 +136,7 @@ def fairseq_config(model: FairseqDataclass, model_name: str, task: FairseqDatacl
 def convert_official(state: Any) -> Tuple[Dict[str, Any], torch.nn.Module]:
     """The configuration and the loaded model of an official checkpoint (already read)."""
     args, weights = check_official(state)
-    task_name = official_task(args)
+    task_name = official_task(args)  # or an error: not a Lite Transformer architecture
     model_name, parts = CONVERSIONS[task_name]
     try:
         model_cfg, task_cfg, dictionaries = parts(args, weights)
@@ -179,13 +179,9 @@ def import_official(in_path, out_path) -> Dict[str, Any]:
 def model_flags(model_cfg: Dict[str, Any]) -> List[str]:
     """The fairseq-train flags (``--arch <our model>`` + options) that build this model."""
     defaults = MODEL_DATACLASS_REGISTRY[model_cfg["_name"]]()
-    flags = ["--arch", model_cfg["_name"]]
-    for name, value in model_cfg.items():
-        if name.startswith("_") or value == getattr(defaults, name):
-            continue
-        flag = "--" + name.replace("_", "-")
-        flags += [flag] if value is True else [flag, str(value)]
-    return flags
+    changed = {name.replace("_", "-"): value for name, value in model_cfg.items()
+               if not name.startswith("_") and value != getattr(defaults, name)}
+    return ["--arch", model_cfg["_name"], *as_flags(changed)]
 
 
 def usage(output: str, summary: Dict[str, Any]) -> List[str]:

@@ -8,7 +8,7 @@ from dataclasses import fields
 from fairseq.models import register_model_architecture
 from fairseq.utils import safe_hasattr
 
-from .lite_transformer import LiteTransformerConfig
+from .lite_transformer import LiteTransformerConfig, default_branches
 
 # name -> (embed dim, conv type, glu, dropout, attention dropout, weight dropout,
 #          encoder-decoder heads, share all embeddings)
@@ -29,8 +29,7 @@ PAPER_CONFIGS = {
 def paper_defaults(embed_dim, conv_type, glu, dropout, attention_dropout, weight_dropout,
                    encoder_decoder_heads, share_all):
     """The option values of one paper configuration (the same for encoder and decoder)."""
-    half = embed_dim // 2
-    branches = f"attn:1:{half}:4,{conv_type}:default:{embed_dim - half}:4"
+    branches = default_branches(embed_dim, conv_type)
     defaults = {"dropout": dropout, "attention_dropout": attention_dropout,
                 "weight_dropout": weight_dropout, "conv_type": conv_type,
                 "decoder_attention_heads": encoder_decoder_heads, "share_all_embeddings": share_all}
@@ -40,17 +39,20 @@ def paper_defaults(embed_dim, conv_type, glu, dropout, attention_dropout, weight
     return defaults
 
 
-def apply_defaults(args, defaults, config_class=LiteTransformerConfig):
+def set_unset(args, defaults):
     """Sets each option the user left unset (absent or None); given flags keep their value."""
     for name, value in defaults.items():
         if not safe_hasattr(args, name):
             setattr(args, name, value)
+
+
+def apply_defaults(args, defaults, config_class=LiteTransformerConfig):
+    """``defaults`` for the options the user left unset, then the dataclass's own defaults."""
+    set_unset(args, defaults)
     # A hydra config may name only a few options: fill the rest from the dataclass.
     config = config_class()
-    for option in fields(config):
-        value = getattr(config, option.name)
-        if not safe_hasattr(args, option.name) and value is not None:
-            setattr(args, option.name, value)
+    values = {option.name: getattr(config, option.name) for option in fields(config)}
+    set_unset(args, {name: value for name, value in values.items() if value is not None})
 
 
 def _register(name, defaults):

@@ -170,8 +170,7 @@ class LiteTransformerDecoder(TokenInputMixin, FairseqIncrementalDecoder):
     """
 
     def __init__(self, cfg: LiteTransformerConfig, dictionary, embed_tokens: nn.Module,
-                 encoder_attention_heads: int, output_projection: Optional[nn.Module] = None,
-                 adaptive_softmax: Optional[nn.Module] = None):
+                 encoder_attention_heads: int, adaptive_softmax: Optional[nn.Module] = None):
         super().__init__(dictionary)
         self.max_target_positions = cfg.max_target_positions
         self.init_token_input(embed_tokens, cfg.decoder_embed_dim, cfg.max_target_positions, cfg.dropout)
@@ -179,7 +178,8 @@ class LiteTransformerDecoder(TokenInputMixin, FairseqIncrementalDecoder):
                                    encoder_attention_heads=encoder_attention_heads)
         self.layer_norm = nn.LayerNorm(cfg.decoder_embed_dim) if cfg.decoder_normalize_before else None
         self.adaptive_softmax = adaptive_softmax
-        if output_projection is None and adaptive_softmax is None:
+        output_projection = None
+        if adaptive_softmax is None:
             output_projection = nn.Linear(cfg.decoder_embed_dim, len(dictionary), bias=False)
             if cfg.share_decoder_input_output_embed:
                 output_projection.weight = embed_tokens.weight

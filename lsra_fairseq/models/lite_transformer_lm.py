@@ -8,8 +8,9 @@ adaptive softmax, ``cross_entropy`` otherwise), ``fairseq-eval-lm`` and sampling
 
 #Params convention (spec §5: "excludes the word-embedding tables"): with adaptive input and a
 tied adaptive softmax, the word representation is the two adaptive modules together (embedding
-bands, their projections to d, the softmax's cluster rows), so ``non_embedding_params`` leaves
-out every parameter of ``embed_tokens`` and ``adaptive_softmax``. That gives 37.18M for
+bands, their projections to d, the softmax's cluster rows), so the LM's #Params leaves out every
+parameter of ``embed_tokens`` and ``adaptive_softmax``
+(``profiling.count_params(model, Conventions(output_params=False))``). That gives 37.18M for
 ``lite_transformer_lm_wiki103`` (paper: 37.2M): the 12 LSRA blocks. Counting the band projections
 as well would give 38.23M, which does not round to the paper's figure.
 """
@@ -23,7 +24,8 @@ from fairseq.modules import AdaptiveInput, AdaptiveSoftmax
 from omegaconf import II
 
 from .architectures import apply_defaults
-from .lite_transformer import LiteTransformerConfig, LiteTransformerDecoder, embedding, parse_int_list
+from .lite_transformer import (LiteTransformerConfig, LiteTransformerDecoder, default_branches, embedding,
+                               parse_int_list)
 
 # Spec §2: one kernel size per layer of the 12-layer LM.
 LM_KERNEL_SIZES = "15,15,31,31,31,31,63,63,63,63,63,63"
@@ -145,45 +147,25 @@ class LiteTransformerLanguageModel(FairseqLanguageModel):
         return cls(decoder)
 
 
-def non_embedding_params(model) -> int:
-    """#Params as the paper counts them (see the module docstring): all but the word representation."""
-    decoder = getattr(model, "decoder", model)
-    excluded = {id(p) for module in (decoder.embed_tokens, decoder.adaptive_softmax) if module is not None
-                for p in module.parameters()}
-    output = getattr(decoder, "output_projection", None)
-    if output is not None:
-        excluded.update(id(p) for p in output.parameters())
-    return sum(p.numel() for p in model.parameters() if id(p) not in excluded)
-
-
-def lm_paper_defaults(embed_dim: int, layers: int, kernel_sizes: str, dropout: float,
-                      attention_dropout: float, weight_dropout: float, cutoffs: str, factor: float):
-    """Option values of a paper LM: attn d/2 + dynamic d/2 (4 heads each) with GLU, FFN = d, and
-    adaptive input + adaptive softmax with tied weights and projections. The official WikiText-103
-    model (arch ``transformer_lm_multibranch_v2_wiki103_small``) also sets what the paper leaves
-    out: adaptive softmax dropout 0.2, activation dropout 0.1, no LayerNorm after the last block."""
-    half = embed_dim // 2
-    return {
-        "decoder_embed_dim": embed_dim, "decoder_ffn_embed_dim": embed_dim, "decoder_layers": layers,
-        "decoder_branch_type": f"attn:1:{half}:4,dynamic:default:{embed_dim - half}:4",
-        "decoder_kernel_size_list": kernel_sizes, "decoder_glu": True, "conv_type": "dynamic",
-        "dropout": dropout, "attention_dropout": attention_dropout, "weight_dropout": weight_dropout,
-        "adaptive_input": True, "adaptive_input_cutoff": cutoffs, "adaptive_input_factor": factor,
-        "adaptive_softmax_cutoff": cutoffs, "adaptive_softmax_factor": factor,
+# name -> option values; registered names never change. The paper's WikiText-103 LM (spec §3):
+# attn d/2 + dynamic d/2 (4 heads each) with GLU, FFN = d, the 12 layers and kernel sizes of
+# LM_DEFAULTS, and adaptive input + adaptive softmax with tied weights and projections. The official
+# model (arch ``transformer_lm_multibranch_v2_wiki103_small``) also sets what the paper leaves out:
+# adaptive softmax dropout 0.2, activation dropout 0.1, no LayerNorm after the last block.
+LM_PAPER_CONFIGS = {
+    "lite_transformer_lm_wiki103": {
+        "decoder_embed_dim": 896, "decoder_ffn_embed_dim": 896,
+        "decoder_branch_type": default_branches(896, "dynamic"), "decoder_glu": True,
+        "conv_type": "dynamic", "dropout": 0.21, "attention_dropout": 0.14, "weight_dropout": 0.14,
+        "adaptive_input": True, "adaptive_input_cutoff": "20000,60000", "adaptive_input_factor": 4,
+        "adaptive_softmax_cutoff": "20000,60000", "adaptive_softmax_factor": 4,
         "tie_adaptive_weights": True, "tie_adaptive_proj": True,
         "adaptive_softmax_dropout": 0.2, "activation_dropout": 0.1, "no_decoder_final_norm": True,
-    }
-
-
-# name -> (embed dim, layers, kernel sizes, dropout, attention dropout, weight dropout,
-#          adaptive cutoffs, adaptive factor); spec §3. Registered names never change.
-LM_PAPER_CONFIGS = {
-    "lite_transformer_lm_wiki103": (896, 12, LM_KERNEL_SIZES, 0.21, 0.14, 0.14, "20000,60000", 4),
+    },
 }
 
-for _name, _config in LM_PAPER_CONFIGS.items():
+for _name, _defaults in LM_PAPER_CONFIGS.items():
     register_model_architecture("lite_transformer_lm", _name)(
-        partial(apply_defaults, defaults=lm_paper_defaults(*_config), config_class=LiteTransformerLMConfig))
+        partial(apply_defaults, defaults=_defaults, config_class=LiteTransformerLMConfig))
 
-__all__: List[str] = ["LiteTransformerLMConfig", "LiteTransformerLanguageModel", "LM_PAPER_CONFIGS",
-                      "non_embedding_params"]
+__all__: List[str] = ["LiteTransformerLMConfig", "LiteTransformerLanguageModel", "LM_PAPER_CONFIGS"]

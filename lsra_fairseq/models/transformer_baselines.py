@@ -7,7 +7,8 @@ Registered names are part of saved checkpoints and must never change.
 """
 from fairseq.models import register_model_architecture
 from fairseq.models.transformer import transformer_iwslt_de_en, transformer_wmt_en_de
-from fairseq.utils import safe_hasattr
+
+from .architectures import set_unset
 
 # name -> (embed dim, FFN width as a multiple of it, shared embeddings, fairseq arch scaled down)
 BASELINES = {
@@ -26,9 +27,7 @@ def _register(name, embed_dim, ffn_multiple, share_all, parent):
         defaults.update({f"{side}_embed_dim": embed_dim, f"{side}_ffn_embed_dim": ffn_multiple * embed_dim})
 
     def architecture(args):
-        for option, value in defaults.items():
-            if not safe_hasattr(args, option):
-                setattr(args, option, value)
+        set_unset(args, defaults)
         parent(args)
 
     register_model_architecture("transformer", name)(architecture)

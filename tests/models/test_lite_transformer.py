@@ -4,6 +4,7 @@ import torch
 
 from lsra_fairseq.models.architectures import PAPER_CONFIGS
 from lsra_fairseq.modules import BranchSpecError
+from lsra_fairseq.profiling import count_params
 
 from ..conftest import DictionaryTask
 
@@ -17,11 +18,6 @@ PAPER_PARAMS = {
 }
 
 
-def non_embedding_params(model) -> int:
-    tables = {id(model.encoder.embed_tokens.weight), id(model.decoder.embed_tokens.weight)}
-    return sum(p.numel() for p in model.parameters() if id(p) not in tables)
-
-
 def paper_task(arch):
     # IWSLT'14 De-En dictionaries (spec §4): de 8848, en 6632; WMT/CNN-DM: one joined dictionary.
     return DictionaryTask(8848, 6632) if "iwslt" in arch else DictionaryTask(32768, joined=True)
@@ -30,7 +26,7 @@ def paper_task(arch):
 @pytest.mark.parametrize("arch", sorted(PAPER_CONFIGS))
 def test_paper_architectures_build_with_paper_sizes(arch, build_model):
     model = build_model(arch, paper_task(arch))
-    params = non_embedding_params(model)
+    params = count_params(model)
     # The paper prints one decimal in millions: the figure must round to it.
     assert abs(params - PAPER_PARAMS[arch]) <= 0.05e6, f"{arch}: {params / 1e6:.3f}M"
     shared = model.decoder.output_projection.weight is model.decoder.embed_tokens.weight
