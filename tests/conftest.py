@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from lsra_fairseq.profiling import macs
 # Model building without data on disk lives in the package (lsra-profile needs it too).
 from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model  # noqa: F401
 
@@ -27,9 +28,5 @@ def build_model():
 @pytest.fixture
 def one_thread():
     """Small models run faster on one thread, and the CPUs are shared with other processes."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with macs.one_thread():
+        yield

@@ -27,11 +27,22 @@ class DictionaryTask:
         self.dictionary = self.target_dictionary  # language-modeling tasks name it so
 
 
+def registered_model_class(arch: str) -> type:
+    """The model class fairseq registered ``arch`` for; a clear error for an unknown arch."""
+    import lsra_fairseq.plugin  # noqa: F401
+    from fairseq.models import ARCH_MODEL_REGISTRY
+
+    if arch not in ARCH_MODEL_REGISTRY:
+        raise ValueError(f"unknown arch {arch!r}: not registered with fairseq (this tool loads the "
+                         f"lsra_fairseq plugin; a third-party arch needs its own plugin imported)")
+    return ARCH_MODEL_REGISTRY[arch]
+
+
 def build_registered_model(arch: str, task: DictionaryTask, **overrides) -> nn.Module:
     """Builds ``arch`` through fairseq's registry, as fairseq-train does after parsing flags."""
-    import lsra_fairseq.plugin  # noqa: F401
     from fairseq import models
 
+    registered_model_class(arch)
     args = argparse.Namespace(_name=arch, arch=arch, **overrides)
     return models.build_model(args, task)
 
@@ -46,15 +57,10 @@ def parse_model_flags(arch: str, flags: Sequence[str]) -> dict:
 
     Flags not given stay absent, so the arch's own defaults fill them.
     """
-    import lsra_fairseq.plugin  # noqa: F401
-    from fairseq.models import ARCH_MODEL_REGISTRY
-
-    if arch not in ARCH_MODEL_REGISTRY:
-        raise ValueError(f"unknown arch {arch!r}: not registered with fairseq (this tool loads the "
-                         f"lsra_fairseq plugin; a third-party arch needs its own plugin imported)")
+    model_class = registered_model_class(arch)
     parser = argparse.ArgumentParser(prog=f"lsra-profile --arch {arch}", usage="%(prog)s [model flags]",
                                      add_help=False, argument_default=argparse.SUPPRESS)
-    ARCH_MODEL_REGISTRY[arch].add_args(parser)
+    model_class.add_args(parser)
     return vars(parser.parse_args(list(flags)))
 
 

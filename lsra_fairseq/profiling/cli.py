@@ -131,7 +131,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         results = measure_paper_rows(PAPER_ROWS, conventions_of(args))
         print(json.dumps(results, indent=2) if args.json
               else format_paper_table(PAPER_ROWS, results, conventions_of(args)))
-        return 0 if all(r["ok"] is not False for r in results) else 1
+        return 0 if all(r["ok"] for r in results) else 1
     try:
         model, arch = load_model(args, model_flags)
     except (ValueError, FileNotFoundError, CheckpointError) as error:

@@ -21,10 +21,11 @@ from fairseq.tasks.translation import TranslationConfig, TranslationTask
 from fairseq_cli import generate
 
 import lsra_fairseq.plugin  # noqa: F401  (registers the models)
+from lsra_fairseq.commands import USER_DIR
 from lsra_fairseq.conversion import OfficialCheckpointError, import_official
 from lsra_fairseq.conversion.official import main, official_initialiser
 
-from ..conftest import REPO, SHARED, DictionaryTask, build_registered_model
+from ..conftest import SHARED, DictionaryTask, build_registered_model
 
 FIXTURES = SHARED / "fixtures" / "official-lite-transformer"
 OFFICIAL_MODULE = "fairseq.models.transformer_multibranch_v2"
@@ -316,7 +317,7 @@ def test_fairseq_generate_finds_the_official_hypotheses(iwslt, tmp_path, capsys)
         (data / f"test.{src}-{tgt}.{lang}").write_text(
             "".join(dictionary_.string(row[row.ne(iwslt["pad"])]) + "\n" for row in rows))
     args = options.parse_args_and_arch(options.get_generation_parser(), [
-        str(data), "--user-dir", str(REPO / "user_dir"), "--path", str(tmp_path / "ours.pt"),
+        str(data), "--user-dir", str(USER_DIR), "--path", str(tmp_path / "ours.pt"),
         "--dataset-impl", "raw", "-s", src, "-t", tgt, "--gen-subset", "test", "--beam", "4",
         "--max-len-a", "0", "--max-len-b", "10", "--lenpen", "1", "--min-len", "1", "--batch-size", "3",
         "--required-batch-size-multiple", "1", "--cpu"])

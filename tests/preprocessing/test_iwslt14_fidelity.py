@@ -8,6 +8,8 @@ from lsra_fairseq.preprocessing.lines import read_lines
 from lsra_fairseq.preprocessing.moses import tokenize
 from lsra_fairseq.preprocessing.sources import read_corpus
 
+from .raw_corpora import segments
+
 FILES = [(split, lang) for split in ("valid", "test") for lang in ("de", "en")]
 
 
@@ -25,8 +27,7 @@ def tokenized(shared_data, tmp_path_factory):
     for split, lang in FILES:
         lines = list(read_lines(shared_data / "iwslt14-de-en" / "detok" / f"{split}.{lang}"))
         xml = folder / f"{split}.{lang}.xml"
-        xml.write_text("<doc>\n" + "".join(f'<seg id="{i}"> {line} </seg>\n' for i, line in enumerate(lines, 1))
-                       + "</doc>\n", encoding="utf-8")
+        xml.write_text(segments(lines), encoding="utf-8")
         result[split, lang] = [tokenize(line, lang, moses) for line in read_corpus(xml, "segments")]
     return result
 

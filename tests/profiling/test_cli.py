@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lsra_fairseq.profiling import cli, profile_model
-from lsra_fairseq.profiling.builder import DictionaryTask, parse_model_flags
+from lsra_fairseq.profiling.builder import DictionaryTask
+from lsra_fairseq.profiling.paper import PAPER_ROWS, TABLE_2
 
 SMALL = dict(encoder_embed_dim=32, decoder_embed_dim=32, encoder_ffn_embed_dim=32,
              decoder_ffn_embed_dim=32, encoder_layers=2, decoder_layers=2)
@@ -24,7 +25,8 @@ def test_fairseqs_own_transformer_base(capsys):
     result = run_json(capsys, "--arch", "transformer_wmt_en_de", "--share-all-embeddings",
                       "--src-vocab", "100")
     assert result["arch"] == "transformer_wmt_en_de" and result["model_class"] == "TransformerModel"
-    assert abs(result["params"] / 44.1e6 - 1) < 0.03 and abs(result["macs"] / 1.33e9 - 1) < 0.03
+    paper = next(row for row in PAPER_ROWS if row.table == TABLE_2 and row.arch == "transformer_wmt_en_de")
+    assert paper.params.matches(result["params"]) and paper.macs.matches(result["macs"])
     assert (result["src_vocab"], result["tgt_vocab"]) == (100, 100)
 
 
@@ -32,8 +34,7 @@ def test_model_flags_lengths_and_conventions_reach_the_count(capsys, build_model
     argv = ["--arch", "lite_transformer_base", *TINY, "--src-vocab", "60", "--tgt-vocab", "50",
             "--src-len", "12", "--tgt-len", "9", "--output-macs"]
     result = run_json(capsys, *argv)
-    model = build_model("lite_transformer_base", DictionaryTask(60, 50),
-                        **parse_model_flags("lite_transformer_base", TINY))
+    model = build_model("lite_transformer_base", DictionaryTask(60, 50), **LITE)
     expected = profile_model(model, 12, 9, output_macs=True)
     assert {key: result[key] for key in expected} == expected
     assert result["conventions"]["output_macs"] is True

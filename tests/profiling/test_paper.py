@@ -32,11 +32,9 @@ def test_smallest_models_reproduce_the_paper_within_3_percent(row):
                           f"{result['macs']} MACs vs {row.macs.text}")
 
 
-def test_unregistered_arch_says_so_and_does_not_fail(monkeypatch, capsys):
-    rows = [replace(SMALLEST[0], arch="lite_transformer_not_built_yet")]
-    monkeypatch.setattr(cli, "PAPER_ROWS", rows)
-    assert cli.main(["--paper"]) == 0
-    assert "not available yet: arch lite_transformer_not_built_yet is not registered" in capsys.readouterr().out
+def test_unregistered_arch_stops_with_a_clear_message():
+    with pytest.raises(ValueError, match="unknown arch 'lite_transformer_not_built_yet': not registered"):
+        reproduce.measure_row(replace(SMALLEST[0], arch="lite_transformer_not_built_yet"))
 
 
 def test_a_row_off_by_more_than_3_percent_fails(monkeypatch, capsys):
@@ -46,8 +44,7 @@ def test_a_row_off_by_more_than_3_percent_fails(monkeypatch, capsys):
     (row,) = json.loads(capsys.readouterr().out)
     assert {"model", "arch", "params", "macs", "paper_params", "paper_macs"} <= set(row)
     assert row["paper_macs"] == 50_000_000 and row["ok"] is False
-    assert cli.main(["--paper"]) == 1
-    assert "**off**" in capsys.readouterr().out
+    assert "**off**" in reproduce.format_paper_table(rows, [row])
 
 
 def test_paper_mode_refuses_options_it_fixes_itself():

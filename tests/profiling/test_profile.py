@@ -95,10 +95,6 @@ def test_unknown_convention_is_refused(build_model):
 def test_language_model_reads_target_tokens_only(build_model):
     """Decoder-only: T tokens, no encoder-decoder attention; adaptive input's band projections are
     embedding work (--embedding-macs)."""
-    from fairseq.models import ARCH_MODEL_REGISTRY
-
-    if "lite_transformer_lm" not in ARCH_MODEL_REGISTRY:
-        pytest.skip("the lite_transformer_lm model is not part of this installation yet")
     d, T, vocab = 32, 12, 100
     model = build_model("lite_transformer_lm", DictionaryTask(vocab, joined=True),
                         decoder_embed_dim=d, decoder_ffn_embed_dim=d, decoder_layers=2,

@@ -1,13 +1,13 @@
 """The demo's recipe end to end at small size: lsra-prepare -> lsra-train -> lsra-evaluate -> JSON."""
 import json
 import shutil
-from pathlib import Path
 
 from lsra_fairseq.evaluation import evaluate
 from lsra_fairseq.preprocessing import pipeline
 from lsra_fairseq import training
 
-REPO = Path(__file__).resolve().parents[2]
+from ..conftest import REPO
+
 SMALL = ["--encoder-layers", "1", "--decoder-layers", "1", "--encoder-kernel-size-list", "3",
          "--decoder-kernel-size-list", "3"]
 

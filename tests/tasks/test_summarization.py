@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from lsra_fairseq.evaluation.rouge import rouge, split_sentences
+from lsra_fairseq.profiling.builder import DictionaryTask
 from lsra_fairseq.tasks.ngram_block import NoRepeatNGramBlock
 from lsra_fairseq.tasks.summarization import PAPER_GENERATION, SummarizationConfig, with_paper_generation
 
@@ -83,11 +84,9 @@ def test_paper_generation_fills_fairseq_defaults_only():
 @pytest.fixture
 def tiny_data(tmp_path):
     """A binarized source/target dataset written in this process (no fairseq-preprocess run)."""
-    from fairseq.data import Dictionary, indexed_dataset
+    from fairseq.data import indexed_dataset
 
-    dictionary = Dictionary()
-    for i in range(40):
-        dictionary.add_symbol(f"w{i}")
+    dictionary = DictionaryTask(44).source_dictionary  # the 4 special symbols and w0 ... w39
     for lang in ("source", "target"):
         dictionary.save(str(tmp_path / f"dict.{lang}.txt"))
     torch.manual_seed(0)
