@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from lsra_fairseq.profiling import macs
-# Model building without data on disk lives in the package (lsra-profile needs it too).
-from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model  # noqa: F401
+from lsra_fairseq.profiling.builder import build_registered_model
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LSRA_SHARED", REPO.parent / "shared"))

@@ -24,8 +24,9 @@ import lsra_fairseq.plugin  # noqa: F401  (registers the models)
 from lsra_fairseq.commands import USER_DIR
 from lsra_fairseq.conversion import OfficialCheckpointError, import_official
 from lsra_fairseq.conversion.official import main, official_initialiser
+from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model
 
-from ..conftest import SHARED, DictionaryTask, build_registered_model
+from ..conftest import SHARED
 
 FIXTURES = SHARED / "fixtures" / "official-lite-transformer"
 OFFICIAL_MODULE = "fairseq.models.transformer_multibranch_v2"

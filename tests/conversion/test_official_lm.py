@@ -12,8 +12,8 @@ from fairseq import checkpoint_utils
 from fairseq.tasks.language_modeling import LanguageModelingConfig, LanguageModelingTask
 
 from lsra_fairseq.conversion import import_official
+from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model
 
-from ..conftest import DictionaryTask, build_registered_model
 from .test_official_import import save_official
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small models, shared CPUs

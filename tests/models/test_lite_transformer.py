@@ -5,8 +5,7 @@ import torch
 from lsra_fairseq.models.architectures import PAPER_CONFIGS
 from lsra_fairseq.modules import BranchSpecError
 from lsra_fairseq.profiling import count_params
-
-from ..conftest import DictionaryTask
+from lsra_fairseq.profiling.builder import DictionaryTask
 
 # Spec §5: #Params without the embedding tables (IWSLT counts its untied output matrix).
 PAPER_PARAMS = {

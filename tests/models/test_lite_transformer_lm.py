@@ -4,8 +4,8 @@ import torch
 
 from lsra_fairseq.models.lite_transformer_lm import LM_PAPER_CONFIGS
 from lsra_fairseq.profiling import Conventions, count_params
+from lsra_fairseq.profiling.builder import DictionaryTask
 
-from ..conftest import DictionaryTask
 from .test_lite_transformer import perturb_biases_and_norms
 
 pytestmark = pytest.mark.usefixtures("one_thread")
