@@ -5,25 +5,23 @@ fairseq's ``scripts/average_checkpoints.py`` is not part of the wheel. The paper
 newest input's state with the mean parameters) that fairseq-generate and fairseq-interactive load.
 """
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Dict, List, Sequence
 
 from omegaconf import OmegaConf
 
-EPOCH_CHECKPOINT = re.compile(r"checkpoint(\d+)\.pt")
-
 
 def last_epoch_checkpoints(run_dir: Path, count: int) -> List[Path]:
     """The ``count`` newest ``checkpoint<epoch>.pt`` of a run, oldest first (fewer if fewer exist)."""
-    epochs = sorted((int(m.group(1)), path) for path in Path(run_dir).iterdir()
-                    if (m := EPOCH_CHECKPOINT.fullmatch(path.name)))
-    if not epochs:
+    from fairseq import checkpoint_utils
+
+    newest_first = checkpoint_utils.checkpoint_paths(str(run_dir), pattern=r"checkpoint(\d+)\.pt")
+    if not newest_first:
         raise FileNotFoundError(f"no epoch checkpoints (checkpoint<N>.pt) in {run_dir}")
-    if len(epochs) < count:
-        print(f"averaging the {len(epochs)} epoch checkpoints of {run_dir} (asked for the last {count})")
-    return [path for _, path in epochs[-count:]]
+    if len(newest_first) < count:
+        print(f"averaging the {len(newest_first)} epoch checkpoints of {run_dir} (asked for the last {count})")
+    return [Path(path) for path in reversed(newest_first[:count])]
 
 
 def average_checkpoints(paths: Sequence[Path]) -> Dict:

@@ -10,7 +10,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from ..commands import fairseq_command
 from .averaging import last_epoch_checkpoints, save_average
@@ -55,19 +55,22 @@ def generate(data: Path, checkpoint: str, output: Path, subset: str, beam: int, 
     return shlex.join(command)
 
 
-def model_size(data: Path, checkpoint: str) -> Dict[str, Optional[int]]:
+def model_size(checkpoint: str) -> Dict[str, int]:
     """#Params and #MACs of the checkpoint's model, counted as the paper does (30+30 tokens)."""
-    from fairseq import checkpoint_utils
+    from ..profiling import profile_model
+    from ..profiling.builder import build_from_checkpoint
 
-    import lsra_fairseq.plugin  # noqa: F401
-    try:
-        from lsra_fairseq.profiling import profile_model
-    except ImportError:
-        print("lsra_fairseq.profiling is not available: #Params and #MACs left empty")
-        return {"params": None, "macs": None}
-    models, _ = checkpoint_utils.load_model_ensemble([checkpoint], arg_overrides={"data": str(data)})
-    profile = profile_model(models[0].eval(), src_len=30, tgt_len=30)
+    model, _ = build_from_checkpoint(checkpoint)
+    profile = profile_model(model.eval(), src_len=30, tgt_len=30)
     return {"params": profile["params"], "macs": profile["macs"]}
+
+
+def read_references(reference: Path, hypotheses: List[str], output: Path, what: str) -> List[str]:
+    """The lines of ``reference``, one for each hypothesis of ``output``; a different count stops here."""
+    references = reference.read_text(encoding="utf-8").splitlines()
+    if len(references) != len(hypotheses):
+        raise SystemExit(f"{output} has {len(hypotheses)} {what}, {reference} has {len(references)}")
+    return references
 
 
 def evaluate(args, extra: List[str]) -> Path:
@@ -82,14 +85,12 @@ def evaluate(args, extra: List[str]) -> Path:
     preparation = json.loads((args.data / "preparation.json").read_text())
     reference = args.data / f"{args.subset}.raw.{preparation['target_lang']}"
     if reference.exists():
-        references = reference.read_text(encoding="utf-8").splitlines()
-        if len(references) != len(hyps):
-            raise SystemExit(f"{output} translates {len(hyps)} sentences, {reference} has {len(references)}")
+        references = read_references(reference, hyps, output, "translations")
         score, signature = detokenized_sacrebleu(hyps, references,
                                                  preparation["target_lang"],
                                                  lowercase=preparation["moses"]["lowercase"] is not None)
         metrics.update(sacrebleu=round(score, 2), sacrebleu_signature=signature)
-    metrics.update(model_size(args.data, chosen["checkpoint"]))
+    metrics.update(model_size(chosen["checkpoint"]))
     path = write_result(args.results, args.dataset, args.model, metrics, generate_command=generate_command,
                         **chosen)
     print(f"{args.dataset} {args.model}: BLEU {metrics['bleu']}"

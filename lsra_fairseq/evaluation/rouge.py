@@ -59,7 +59,7 @@ def evaluate(args, extra: List[str]) -> Path:
     """Checkpoint -> fairseq-generate with the paper's settings -> ROUGE -> result JSON."""
     from ..tasks.summarization import PAPER_GENERATION
     from .bleu import read_generate_output
-    from .evaluate import choose_checkpoint, generate
+    from .evaluate import choose_checkpoint, generate, read_references
 
     chosen = choose_checkpoint(args.run_dir, args.average_last)
     output = args.run_dir / f"generate-{args.subset}.txt"
@@ -73,9 +73,7 @@ def evaluate(args, extra: List[str]) -> Path:
     hypotheses, references = read_generate_output(output)
     reference_file = args.data / f"{args.subset}.reference"
     if reference_file.is_file():  # the BPE-free summaries, without fairseq's <unk>
-        references = reference_file.read_text(encoding="utf-8").splitlines()
-        if len(references) != len(hypotheses):
-            raise SystemExit(f"{output} has {len(hypotheses)} summaries, {reference_file} {len(references)}")
+        references = read_references(reference_file, hypotheses, output, "summaries")
     metrics = {name: round(value, 2) for name, value in rouge(hypotheses, references).items()}
     print(f"{args.dataset} {args.model} {args.subset} ({len(hypotheses)} summaries): "
           + " | ".join(f"{name} {value:.2f}" for name, value in metrics.items()))

@@ -1,6 +1,5 @@
 """Joint BPE with subword-nmt: learned on the source and target training text together."""
 import codecs
-import os
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Iterable, Optional
@@ -8,7 +7,7 @@ from typing import Iterable, Optional
 from subword_nmt.apply_bpe import BPE
 from subword_nmt.learn_bpe import learn_bpe
 
-from .lines import count_lines, map_lines, open_text, read_lines, write_lines
+from .lines import count_lines, default_workers, map_lines, open_text, read_lines, write_lines
 
 
 def learn_joint_bpe(train_files: Iterable[Path], codes: Path, merges: int, work_file: Path,
@@ -17,7 +16,7 @@ def learn_joint_bpe(train_files: Iterable[Path], codes: Path, merges: int, work_
     write_lines(work_file, (line for path in train_files for line in read_lines(path)))
     partial_codes = codes.with_name(codes.name + ".part")
     with open_text(work_file) as infile, open_text(partial_codes, "wt") as outfile:
-        learn_bpe(infile, outfile, merges, num_workers=workers or os.cpu_count() or 1)  # shows its own progress bar
+        learn_bpe(infile, outfile, merges, num_workers=default_workers(workers))  # shows its own progress bar
     partial_codes.replace(codes)
     work_file.unlink()
 

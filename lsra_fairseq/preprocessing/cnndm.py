@@ -24,13 +24,14 @@ import hashlib
 import json
 import shutil
 import sys
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from .binarize import binarize
 from .bpe import apply_bpe, learn_joint_bpe
 from .lines import map_lines, open_text, read_lines, write_lines
+from .moses import tokenizer
 from .pipeline import Steps
 from .sources import PreparationError, extract
 
@@ -130,16 +131,9 @@ def story_split(raw: Path, work: Path, split: str) -> Iterator[Tuple[str, str]]:
         yield read_story(found)
 
 
-@lru_cache(maxsize=None)
-def _moses_tokenizer():
-    from sacremoses import MosesTokenizer
-
-    return MosesTokenizer(lang="en")
-
-
 def moses(line: str, lowercase: bool = False) -> str:
     """Moses tokens without XML escaping (``&quot;`` would become a word "quot" for ROUGE)."""
-    tokens = _moses_tokenizer().tokenize(line, escape=False, return_str=True)
+    tokens = tokenizer("en").tokenize(line, escape=False, return_str=True)
     return tokens.lower() if lowercase else tokens
 
 

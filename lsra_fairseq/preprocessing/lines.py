@@ -11,6 +11,11 @@ from tqdm import tqdm
 BATCH_LINES = 100_000  # lines handed to the worker pool at a time: bounded memory on 36M-line corpora
 
 
+def default_workers(workers: Optional[int] = None) -> int:
+    """``workers`` if given, else every core (``--workers`` left out)."""
+    return workers or os.cpu_count() or 1
+
+
 def open_text(path: Path, mode: str = "rt"):
     """Opens UTF-8 text, gzip-compressed when the name ends in .gz (giga-fren ships that way)."""
     opener = gzip.open if str(path).endswith(".gz") else open
@@ -62,7 +67,7 @@ def map_lines(function: Callable[[str], str], lines: Iterable[str], total: Optio
 
     ``function`` must be picklable (a module-level function or a partial of one).
     """
-    workers = workers or os.cpu_count() or 1
+    workers = default_workers(workers)
     chunk = max(1, BATCH_LINES // (workers * 4))
     with tqdm(total=total, desc=desc, unit=" lines", mininterval=2, disable=None) as bar:
         if workers == 1:

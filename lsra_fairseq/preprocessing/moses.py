@@ -20,7 +20,8 @@ class MosesSettings:
 
 
 @lru_cache(maxsize=None)
-def _tokenizer(lang: str) -> MosesTokenizer:
+def tokenizer(lang: str) -> MosesTokenizer:
+    """One cached tokenizer per language (shared by the recipes and CNN-DailyMail)."""
     return MosesTokenizer(lang=lang)
 
 
@@ -58,6 +59,6 @@ def tokenize(line: str, lang: str, settings: MosesSettings) -> str:
         line = _normalizer(lang).normalize(line)
     if settings.lowercase == "after":
         line = sentence_case(line)
-    tokens = _tokenizer(lang).tokenize(line, aggressive_dash_splits=settings.aggressive_dash,
+    tokens = tokenizer(lang).tokenize(line, aggressive_dash_splits=settings.aggressive_dash,
                                        return_str=True, escape=True)
     return tokens.lower() if settings.lowercase == "after" else tokens

@@ -21,7 +21,7 @@ from .binarize import binarize
 from .bpe import apply_bpe, learn_joint_bpe
 from .clean import clean_corpus
 from .datasets import DATASETS, DatasetSettings
-from .lines import count_lines, map_lines, open_text, read_lines, write_lines
+from .lines import map_lines, open_text, read_lines, write_lines
 from .moses import tokenize
 from .sources import PreparationError, Sources, read_corpus
 
@@ -58,17 +58,18 @@ def prepare(settings: DatasetSettings, work: Path, dest: Path, raw: Optional[Pat
 
     def tokenize_split(split: str):
         corpora = settings.splits[split]
+        counts = {}
         for lang in langs:
             paths = [sources.locate(corpus, lang, roles[lang]) for corpus in corpora]
 
             def text():
                 return chain.from_iterable(read_corpus(p, c.form) for p, c in zip(paths, corpora))
+            total = None  # the progress bar's; the corpora are not read an extra time to count them
             if split == "test":  # untokenized, for sacreBLEU
-                write_lines(work / "text" / f"test.{lang}", text())
+                total = write_lines(work / "text" / f"test.{lang}", text())
             lines = map_lines(partial(tokenize, lang=lang, settings=settings.moses), text(),
-                              total=sum(1 for _ in text()), desc=f"tokenize {split}.{lang}", workers=workers)
-            write_lines(tok / f"{split}.{lang}", lines)
-        counts = {lang: count_lines(tok / f"{split}.{lang}") for lang in langs}
+                              total=total, desc=f"tokenize {split}.{lang}", workers=workers)
+            counts[lang] = write_lines(tok / f"{split}.{lang}", lines)
         if len(set(counts.values())) != 1:
             raise PreparationError(f"{split}: the languages have different line counts {counts}; "
                                    f"are the corpus files complete and from the same release?")

@@ -11,6 +11,7 @@ import shutil
 import tarfile
 import urllib.error
 import urllib.request
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,18 @@ class Corpus:
                      for text in (self.member, self.archive.filename, self.archive.url))
 
 
+def check_local_copy(raw: Optional[Path]) -> Optional[Path]:
+    """``raw`` (the user's local copy, or None), stopping here when it names nothing on disk."""
+    if raw is not None and not raw.exists():
+        raise PreparationError(f"the local copy {raw} does not exist")
+    return raw
+
+
 class Sources:
     """Finds corpus files for one dataset; ``raw`` is the user's local copy, ``orig`` our work folder."""
 
     def __init__(self, orig: Path, raw: Optional[Path] = None):
-        self.orig, self.raw = orig, raw
-        if raw is not None and not raw.exists():
-            raise PreparationError(f"the local copy {raw} does not exist")
+        self.orig, self.raw = orig, check_local_copy(raw)
 
     def _candidates(self, member: str):
         name = Path(member).name
@@ -116,8 +122,11 @@ def download(url: str, target: Path, note: str = "", raw: Optional[Path] = None)
     return target
 
 
-def extract(archive: Path, into: Path, member: str) -> None:
-    """Unpacks a .tgz/.tar archive or a single .gz file into ``into``; a damaged file stops here.
+def extract(archive: Path, into: Path, member: str = "") -> None:
+    """Unpacks a .tgz/.tar/.zip archive or a single .gz file into ``into``; a damaged file stops here.
+
+    ``member`` is the wanted file's path inside the archive: the name a single .gz unpacks to
+    (archives keep their own names, so they need none).
 
     Unpacking goes to a scratch folder first, so an interrupted run leaves no half-written file
     that a later run would take for complete.
@@ -130,12 +139,15 @@ def extract(archive: Path, into: Path, member: str) -> None:
         if archive.name.endswith((".tgz", ".tar.gz", ".tar")):
             with tarfile.open(archive) as tar:
                 tar.extractall(scratch, filter="data")
+        elif archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(scratch)
         elif archive.name.endswith(".gz"):
             with gzip.open(archive, "rb") as src, open(scratch / Path(member).name, "wb") as out:
                 shutil.copyfileobj(src, out)
         else:
             raise PreparationError(f"do not know how to unpack {archive}")
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile) as error:
         shutil.rmtree(scratch, ignore_errors=True)
         raise PreparationError(
             f"{archive} is damaged or truncated ({error}).\n"

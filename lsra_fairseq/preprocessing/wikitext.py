@@ -6,15 +6,15 @@ The files come from a local copy (``--raw``: a folder holding ``wiki.{train,vali
 directly or under ``wikitext-103/``, or the release's zip) or else from the official address.
 """
 import argparse
-import os
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Dict, Optional
 
-from .sources import PreparationError, download
+from ..commands import fairseq_command
+from .lines import default_workers
+from .sources import PreparationError, check_local_copy, download, extract
 
 SPLITS = ("train", "valid", "test")
 URL = "https://wikitext.smerity.com/wikitext-103-v1.zip"
@@ -33,21 +33,10 @@ def find_tokens(folder: Path) -> Optional[Dict[str, Path]]:
     return None
 
 
-def unzip(archive: Path, into: Path) -> None:
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(into)
-    except (zipfile.BadZipFile, EOFError) as error:
-        raise PreparationError(f"{archive} is damaged or truncated ({error}); delete it and run this "
-                               f"again, or replace it with a complete copy") from None
-
-
 def locate(work: Path, raw: Optional[Path]) -> Dict[str, Path]:
     """The three ``.tokens`` files: in the local copy, extracted before, or from the release's zip."""
     archive = None
-    if raw is not None:
-        if not raw.exists():
-            raise PreparationError(f"the local copy {raw} does not exist")
+    if check_local_copy(raw) is not None:
         if raw.is_dir():
             found = find_tokens(raw)
             if found is not None:
@@ -60,7 +49,7 @@ def locate(work: Path, raw: Optional[Path]) -> Dict[str, Path]:
         else:
             archive = raw
     if find_tokens(work) is None:
-        unzip(archive or download(URL, work / Path(URL).name, NOTE), work)
+        extract(archive or download(URL, work / Path(URL).name, NOTE), work)
     found = find_tokens(work)
     if found is None:
         raise PreparationError(f"no wiki.{{train,valid,test}}.tokens in {archive or URL}")
@@ -68,10 +57,9 @@ def locate(work: Path, raw: Optional[Path]) -> Dict[str, Path]:
 
 
 def binarize_lm(files: Dict[str, Path], dest: Path, workers: Optional[int] = None) -> None:
-    command = [sys.executable, "-m", "fairseq_cli.preprocess", "--only-source",
-               "--trainpref", str(files["train"]), "--validpref", str(files["valid"]),
-               "--testpref", str(files["test"]), "--destdir", str(dest),
-               "--workers", str(workers or os.cpu_count() or 1)]
+    command = fairseq_command("preprocess", "--only-source", "--trainpref", files["train"],
+                              "--validpref", files["valid"], "--testpref", files["test"], "--destdir", dest,
+                              "--workers", default_workers(workers))
     subprocess.run(command, check=True)
 
 
