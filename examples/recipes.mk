@@ -9,7 +9,7 @@ WORK_DIR ?= data
 DATA_BIN ?= data-bin
 RUNS ?= runs
 RESULTS ?= results
-DATASETS ?=
+DATASETS :=
 
 need-model = @test -n "$(MODEL)" || { echo "set MODEL=<one of the models in $(1)>"; exit 2; }
 prepare-flags = --work $(WORK_DIR)/$(1) --dest $(DATA_BIN)/$(1) $(if $(RAW),--raw $(RAW)) \
