@@ -13,6 +13,14 @@ from torch import Tensor, nn
 from .incremental_state import IncrementalState, IncrementalStateMixin
 
 
+def _projections(x: Tensor, *projections: nn.Linear) -> Tuple[Tensor, ...]:
+    """Several Linear layers of one input as one matrix product (their weights stacked): one
+    larger product, and one input gradient instead of a sum of several."""
+    weight = torch.cat([p.weight for p in projections])
+    bias = torch.cat([p.bias for p in projections])
+    return F.linear(x, weight, bias).split([p.out_features for p in projections], dim=-1)
+
+
 class MultiheadAttention(nn.Module, IncrementalStateMixin):
     """Self- or encoder-decoder attention over time-major inputs (T x B x C)."""
 
@@ -55,13 +63,16 @@ class MultiheadAttention(nn.Module, IncrementalStateMixin):
         (``static_kv``) projects the encoder output once and reuses it.
         """
         T, B, C = query.shape
-        q = self._heads(self.q_proj(query))
         cache = self.get_incremental_state(incremental_state, "attn_state")
         if static_kv and cache is not None:
+            q = self._heads(self.q_proj(query))
             k, v = cache["k"], cache["v"]
         else:
-            source = query if key_value is None else key_value
-            k, v = self._heads(self.k_proj(source)), self._heads(self.v_proj(source))
+            if key_value is None:
+                q, k, v = (self._heads(p) for p in _projections(query, self.q_proj, self.k_proj, self.v_proj))
+            else:
+                q = self._heads(self.q_proj(query))
+                k, v = (self._heads(p) for p in _projections(key_value, self.k_proj, self.v_proj))
             if cache is not None:  # self-attention step: extend the cache
                 k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
         if incremental_state is not None:

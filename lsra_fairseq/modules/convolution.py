@@ -1,9 +1,10 @@
-"""Lightweight and dynamic convolutions over time-major (T x B x C) inputs in O(T x k).
+"""Lightweight and dynamic convolutions over time-major (T x B x C) inputs, memory linear in T.
 
 Both convolutions share channel groups across ``heads`` (channel ``c`` uses head ``c // (C/H)``),
 softmax-normalise their k taps, and apply DropConnect to the normalised taps, as fairseq's
-``LightweightConv1dTBC`` / ``DynamicConv1dTBC`` do. Unlike fairseq's "expanded" mode, no T x T band
-matrix is ever built, so memory grows linearly with the sequence length.
+``LightweightConv1dTBC`` / ``DynamicConv1dTBC`` do. The full forward picks its algorithm by shape
+(``convolution_algorithms``): a band-matrix product while the sequence is short, a blocked one
+whose work and memory grow linearly with the length beyond.
 
 ``padding_l`` places the kernel: ``k // 2`` is symmetric (encoder), ``k - 1`` is causal (decoder).
 A causal convolution can decode step by step from a buffer of its last ``k - 1`` inputs; taps that
@@ -15,6 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .convolution_algorithms import (choose_algorithm, dynamic_convolution, lightweight_convolution,
+                                     predicted_dynamic_convolution)
+from .dropout import dropout
 from .incremental_state import IncrementalState, IncrementalStateMixin
 
 
@@ -41,10 +45,7 @@ class _TimeConvolution(nn.Module, IncrementalStateMixin):
     def normalize_taps(self, taps: Tensor) -> Tensor:
         if self.weight_softmax:
             taps = F.softmax(taps, dim=-1, dtype=torch.float32).type_as(taps)
-        return F.dropout(taps, self.weight_dropout, self.training)
-
-    def pad_time(self, x: Tensor) -> Tensor:
-        return F.pad(x, (0, 0, 0, 0, self.padding_l, self.kernel_size - 1 - self.padding_l))
+        return dropout(taps, self.weight_dropout, self.training)
 
     def window(self, x: Tensor, incremental_state: IncrementalState) -> Tensor:
         """The last k inputs (k x B x C) for one decoding step; updates the buffer."""
@@ -81,14 +82,11 @@ class LightweightConv(_TimeConvolution):
 
     def forward(self, x: Tensor, incremental_state: Optional[IncrementalState] = None) -> Tensor:
         taps = self.normalize_taps(self.weight)  # H x k
-        per_channel = taps.repeat_interleave(self.channels // self.heads, dim=0)  # C x k
         if incremental_state is not None:
+            per_channel = taps.repeat_interleave(self.channels // self.heads, dim=0)  # C x k
             window = self.window(x, incremental_state)  # k x B x C
             return torch.einsum("kbc,ck->bc", window, per_channel).unsqueeze(0)
-        T, B, C = x.shape
-        padded = self.pad_time(x).permute(1, 2, 0)  # B x C x (T + k - 1)
-        out = F.conv1d(padded, per_channel.unsqueeze(1), groups=C)  # B x C x T
-        return out.permute(2, 0, 1)
+        return lightweight_convolution(x, taps, self.padding_l)
 
 
 class DynamicConv(_TimeConvolution):
@@ -103,10 +101,12 @@ class DynamicConv(_TimeConvolution):
     def forward(self, x: Tensor, incremental_state: Optional[IncrementalState] = None) -> Tensor:
         T, B, C = x.shape
         H, K = self.heads, self.kernel_size
+        if (incremental_state is None and x.dtype == torch.float32
+                and choose_algorithm(T, K) == "band"):
+            return predicted_dynamic_convolution(x, self.weight_linear.weight, self.padding_l, H,
+                                                 self.weight_softmax, self.weight_dropout, self.training)
         taps = self.normalize_taps(self.weight_linear(x).view(T, B, H, K))
         if incremental_state is not None:
             window = self.window(x, incremental_state).view(K, B, H, C // H)
             return torch.einsum("kbhr,bhk->bhr", window, taps[0]).reshape(1, B, C)
-        # A strided view of the k-wide windows (no copy); memory stays O(T x k x C).
-        windows = self.pad_time(x).unfold(0, K, 1).reshape(T, B, H, C // H, K)
-        return torch.einsum("tbhrk,tbhk->tbhr", windows, taps).reshape(T, B, C)
+        return dynamic_convolution(x, taps, self.padding_l)

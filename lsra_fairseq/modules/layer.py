@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from .attention import MultiheadAttention
 from .branch_spec import BranchSpec
+from .dropout import dropout
 from .incremental_state import IncrementalState
 from .lsra import LongShortRangeAttention, xavier_linear
 
@@ -41,11 +42,11 @@ class LSRALayer(nn.Module):
     def _residual(self, x: Tensor, norm: nn.LayerNorm, sublayer: Callable[[Tensor], Tensor]) -> Tensor:
         """Pre-norm: x + f(norm(x)); post-norm: norm(x + f(x)); dropout on f's output."""
         y = sublayer(norm(x) if self.normalize_before else x)
-        x = x + F.dropout(y, self.dropout, self.training)
+        x = x + dropout(y, self.dropout, self.training)
         return x if self.normalize_before else norm(x)
 
     def _ffn(self, x: Tensor) -> Tensor:
-        x = F.dropout(F.relu(self.fc1(x)), self.activation_dropout, self.training)
+        x = dropout(F.relu(self.fc1(x)), self.activation_dropout, self.training)
         return self.fc2(x)
 
     def forward(self, x: Tensor, padding_mask: Optional[Tensor] = None,

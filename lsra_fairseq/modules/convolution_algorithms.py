@@ -1,0 +1,209 @@
+"""How the time convolutions are computed: three algorithms with the same result, chosen by shape.
+
+out[t] = sum_j taps[t, j] * x[t + j - padding_l] (zeros outside the sequence), per head, over
+time-major inputs (T x B x C). Lightweight taps are H x k (shared by all positions), dynamic taps
+T x B x H x k. On CPU a depthwise ``conv1d`` or an unfolded k-deep contraction leaves the matrix
+units idle, so for training the taps become band matrices and the work is done by ``bmm``:
+
+- ``band``: one T x T band matrix (per head, or per sentence and head for dynamic taps) times the
+  whole sequence; the fastest while T is a few kernels long, and quadratic in T.
+- ``blocked``: the sequence cut into blocks of ``L`` positions; each block's outputs are an
+  L x (L + k - 1) band matrix times the block's inputs and the k - 1 inputs after it, so work and
+  memory grow linearly with T (about ``(L + k - 1) / k`` times the taps' multiply-adds).
+- ``direct``: the textbook k taps per position (a depthwise ``conv1d`` or an unfolded
+  contraction). It runs under a dispatch mode that inspects operators (the MAC counter of
+  ``lsra_fairseq.profiling``), so what such a mode sees are the convolution's own multiply-adds.
+"""
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
+
+from .dropout import keep_mask, masked_scale
+
+ALGORITHMS = ("direct", "band", "blocked")
+
+# From side-by-side runs (benchmarks/convolution.py's "ours band" / "ours blocked" columns, C = 80
+# and 256, k = 31): the band's T-deep product beats the blocked one's (L + k - 1)-deep product up
+# to about two kernels or 64 positions; beyond, its T x T work and memory take over.
+BAND_MAX_KERNELS = 2
+BAND_MIN_LENGTH = 64
+
+
+def block_length(kernel_size: int) -> int:
+    """Blocks of at least 32 positions keep the products large; at least k - 1 lets a block's
+    window reach only into the next block."""
+    return max(32, kernel_size - 1)
+
+
+def choose_algorithm(length: int, kernel_size: int) -> str:
+    """The algorithm for a T-long sequence and k taps (see the module docstring)."""
+    if is_in_torch_dispatch_mode(include_infra_modes=False):
+        return "direct"
+    if length <= max(BAND_MAX_KERNELS * kernel_size, BAND_MIN_LENGTH):
+        return "band"
+    return "blocked"
+
+
+class _BandMatrix(torch.autograd.Function):
+    """The skew trick: rows of k taps, each followed by L zeros, re-read as rows one shorter put
+    row t's taps at columns t .. t + k - 1. The backward reads the taps' gradients back out of the
+    same layout (one zero-filled buffer each way, where autograd through a pad and views takes two)."""
+
+    @staticmethod
+    def forward(ctx, rows: Tensor, offset: int, width: int) -> Tensor:
+        ctx.geometry = rows.shape, offset, width
+        return _skewed(rows.new_zeros(rows.shape[:-1] + (rows.shape[-2] + rows.shape[-1],)), rows, offset, width)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        shape, offset, width = ctx.geometry
+        buffer = grad.new_zeros(shape[:-1] + (shape[-2] + shape[-1],))
+        _skewed(buffer, None, offset, width).copy_(grad)
+        return buffer[..., : shape[-1]], None, None
+
+
+def _skewed(buffer: Tensor, rows: Optional[Tensor], offset: int, width: int) -> Tensor:
+    """The band view of ``buffer`` (..., L, L + k), after writing ``rows`` into its first k columns."""
+    L, k = buffer.shape[-2], buffer.shape[-1] - buffer.shape[-2]
+    if rows is not None:
+        buffer[..., :k] = rows
+    flat = buffer.flatten(-2)[..., : L * (L + k - 1)]
+    return flat.unflatten(-1, (L, L + k - 1)).narrow(-1, offset, width)
+
+
+def band_matrix(rows: Tensor, offset: int, width: int) -> Tensor:
+    """Taps ``rows`` (..., L, k) -> band (..., L, width) with band[t, s] = rows[t, s + offset - t]
+    where 0 <= s + offset - t < k, else 0 (``offset + width <= L + k - 1``)."""
+    return _BandMatrix.apply(rows, offset, width)
+
+
+def _check(algorithm: Optional[str], length: int, kernel_size: int) -> str:
+    algorithm = algorithm or choose_algorithm(length, kernel_size)
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown convolution algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}")
+    return algorithm
+
+
+def _pad_time(x: Tensor, left: int, right: int) -> Tensor:
+    return F.pad(x, (0, 0) * (x.dim() - 1) + (left, right))
+
+
+def lightweight_convolution(x: Tensor, taps: Tensor, padding_l: int,
+                            algorithm: Optional[str] = None) -> Tensor:
+    """x: T x B x C, taps: H x k (one kernel per head) -> T x B x C."""
+    T, B, C = x.shape
+    H, k = taps.shape
+    R = C // H
+    algorithm = _check(algorithm, T, k)
+    if algorithm == "direct":
+        padded = _pad_time(x, padding_l, k - 1 - padding_l).permute(1, 2, 0)  # B x C x (T + k - 1)
+        per_channel = taps.repeat_interleave(R, dim=0).unsqueeze(1)  # C x 1 x k
+        return F.conv1d(padded, per_channel, groups=C).permute(2, 0, 1)
+    if algorithm == "band":
+        band = band_matrix(taps.unsqueeze(1).expand(H, T, k), padding_l, T)  # H x T x T
+        heads = x.reshape(T, B, H, R).permute(2, 0, 1, 3).reshape(H, T, B * R)
+        out = torch.bmm(band, heads)
+        return out.view(H, T, B, R).permute(1, 2, 0, 3).reshape(T, B, C)
+    # blocked: rows = positions in a block, columns = (block, sentence, channel of the head)
+    L = block_length(k)
+    N = math.ceil(T / L)
+    band = band_matrix(taps.unsqueeze(1).expand(H, L, k), 0, L + k - 1)  # H x L x (L + k - 1)
+    padded = _pad_time(x, padding_l, (N + 1) * L - T - padding_l)
+    blocks = padded.view(N + 1, L, B, H, R).permute(3, 1, 0, 2, 4).reshape(H, L, (N + 1) * B * R)
+    own = torch.bmm(band[..., :L], blocks[..., : N * B * R])
+    out = torch.baddbmm(own, band[..., L:], blocks[:, : k - 1, B * R:])  # the next block's head
+    return out.view(H, L, N, B, R).permute(2, 1, 3, 0, 4).reshape(N * L, B, C)[:T]
+
+
+def dynamic_convolution(x: Tensor, taps: Tensor, padding_l: int,
+                        algorithm: Optional[str] = None) -> Tensor:
+    """x: T x B x C, taps: T x B x H x k (one kernel per position and head) -> T x B x C."""
+    T, B, C = x.shape
+    H, k = taps.shape[-2:]
+    R = C // H
+    algorithm = _check(algorithm, T, k)
+    if algorithm == "direct":
+        # A strided view of the k-wide windows; the contraction copies them (O(T x k x C)).
+        windows = _pad_time(x, padding_l, k - 1 - padding_l).unfold(0, k, 1).reshape(T, B, H, R, k)
+        return torch.einsum("tbhrk,tbhk->tbhr", windows, taps).reshape(T, B, C)
+    if algorithm == "band":
+        band = band_matrix(taps.permute(1, 2, 0, 3), padding_l, T).flatten(0, 1)  # BH x T x T
+        out = torch.bmm(band, x.reshape(T, B * H, R).transpose(0, 1))  # BH x T x R
+        return out.transpose(0, 1).reshape(T, B, C)
+    L = block_length(k)
+    N = math.ceil(T / L)
+    S = L + k - 1
+    rows = _pad_time(taps, 0, N * L - T).view(N, L, B, H, k).permute(2, 3, 0, 1, 4)  # B H N L k
+    band = band_matrix(rows, 0, S).flatten(0, 2)  # BHN x L x S
+    heads = x.reshape(T, B, H, R).permute(1, 2, 0, 3)  # B x H x T x R
+    windows = F.pad(heads, (0, 0, padding_l, N * L + k - 1 - T - padding_l)).unfold(2, S, L)
+    windows = windows.transpose(-1, -2).reshape(B * H * N, S, R)
+    out = torch.bmm(band, windows).view(B, H, N * L, R)[:, :, :T]
+    return out.permute(2, 0, 1, 3).reshape(T, B, C)
+
+
+def _interleaved_band(buffer: Tensor, offset: int) -> Tensor:
+    """The (B * H) x T x T bands held in ``buffer`` (T x B x H x (T + k), taps in the first k
+    columns): rows of one band are T positions apart in memory, and each row's view starts one
+    element earlier than the row above, the skew trick on interleaved rows (columns before a
+    row's taps read the zeros that end the previous row)."""
+    T, B, H, width = buffer.shape
+    return buffer.as_strided((B * H, T, T), (width, B * H * width - 1, 1), buffer.storage_offset() + offset)
+
+
+class _PredictedBandConvolution(torch.autograd.Function):
+    """The dynamic convolution's band algorithm with its kernel predictor, in one piece:
+    ``Linear(C -> H * k)``, softmax, DropConnect, band product. Done by hand, the taps go into the
+    band buffer in their own T x B x H order (no transposing copy either way), and the backward adds
+    the predictor's input gradient onto the band's in the same matrix product (``addmm_``)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, padding_l: int, heads: int, softmax: bool,
+                weight_dropout: float, training: bool) -> Tensor:
+        T, B, C = x.shape
+        H, k, R = heads, weight.shape[0] // heads, C // heads
+        taps = F.linear(x, weight).view(T, B, H, k)
+        if softmax:
+            taps = torch.softmax(taps, dim=-1)
+        keep = keep_mask(taps.shape, weight_dropout, x.device) if training and weight_dropout else None
+        scale = 1.0 / (1.0 - weight_dropout)
+        buffer = x.new_zeros(T, B, H, T + k)
+        buffer[..., :k] = taps if keep is None else masked_scale(taps, keep, scale)
+        out = torch.bmm(_interleaved_band(buffer, padding_l), x.reshape(T, B * H, R).transpose(0, 1))
+        ctx.save_for_backward(x, weight, taps if softmax else None, keep, buffer)
+        ctx.geometry = padding_l, heads, scale
+        return out.transpose(0, 1).reshape(T, B, C)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight, taps, keep, buffer = ctx.saved_tensors
+        padding_l, H, scale = ctx.geometry
+        T, B, C = x.shape
+        k, R = weight.shape[0] // H, C // H
+        inputs = x.reshape(T, B * H, R).transpose(0, 1)
+        grads = grad.reshape(T, B * H, R).transpose(0, 1)
+        band = _interleaved_band(buffer, padding_l)
+        grad_x = torch.bmm(band.transpose(1, 2), grads).transpose(0, 1).reshape(T * B, C)
+        grad_buffer = torch.zeros_like(buffer)
+        _interleaved_band(grad_buffer, padding_l).copy_(torch.bmm(grads, inputs.transpose(1, 2)))
+        grad_taps = grad_buffer[..., :k]
+        if keep is not None:
+            grad_taps = masked_scale(grad_taps, keep, scale)
+        if taps is not None:
+            grad_taps = torch._softmax_backward_data(grad_taps.contiguous(), taps, -1, taps.dtype)
+        grad_taps = grad_taps.reshape(T * B, H * k)
+        grad_weight = grad_taps.t().mm(x.reshape(T * B, C))
+        grad_x.addmm_(grad_taps, weight)
+        return grad_x.view(T, B, C), grad_weight, None, None, None, None, None
+
+
+def predicted_dynamic_convolution(x: Tensor, weight: Tensor, padding_l: int, heads: int,
+                                  softmax: bool, weight_dropout: float, training: bool) -> Tensor:
+    """The band algorithm of a dynamic convolution from its predictor's ``weight`` (H * k x C):
+    what ``dynamic_convolution(x, taps, padding_l, "band")`` computes from the taps
+    ``dropout(softmax(x @ weight.T))``, float32 only."""
+    return _PredictedBandConvolution.apply(x, weight, padding_l, heads, softmax, weight_dropout, training)

@@ -1,0 +1,128 @@
+"""Every algorithm the shape-based choice can pick computes the reference convolution, forward
+and backward; the fused dynamic path and the cheaper dropout keep the same distribution."""
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from lsra_fairseq.modules import DynamicConv, LightweightConv
+from lsra_fairseq.modules.convolution_algorithms import (
+    ALGORITHMS, block_length, choose_algorithm, dynamic_convolution, lightweight_convolution,
+    predicted_dynamic_convolution)
+from lsra_fairseq.modules.dropout import dropout, keep_mask
+
+
+def reference(x, taps, padding_l):
+    """out[t] = sum_j taps[t, j] * x[t + j - padding_l] per head, one shifted copy of x per tap."""
+    T, B, C = x.shape
+    H, k = taps.shape[-2:]
+    taps = taps.expand(T, B, H, k)
+    padded = torch.cat([x.new_zeros(padding_l, B, C), x, x.new_zeros(k - 1 - padding_l, B, C)])
+    return sum(taps[..., j, None] * padded[j:j + T].view(T, B, H, -1) for j in range(k)).view(T, B, C)
+
+
+# (T, B, C, H, k): one block and many, a length that is no multiple of the block, kernels longer
+# than the sequence and longer than a block, even and unit kernels.
+SHAPES = [(1, 2, 8, 2, 3), (5, 3, 8, 4, 5), (11, 2, 16, 4, 31), (70, 2, 8, 2, 3), (97, 2, 8, 4, 2),
+          (40, 1, 4, 1, 40), (33, 2, 4, 2, 1)]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("kind", ["lightweight", "dynamic"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_algorithm_matches_reference_forward_and_backward(algorithm, kind, shape):
+    T, B, C, H, k = shape
+    torch.manual_seed(0)
+    x = torch.randn(T, B, C, dtype=torch.float64, requires_grad=True)
+    taps = torch.randn(H, k, dtype=torch.float64) if kind == "lightweight" else \
+        torch.randn(T, B, H, k, dtype=torch.float64)
+    taps.requires_grad_()
+    run = lightweight_convolution if kind == "lightweight" else dynamic_convolution
+    for padding_l in sorted({0, k // 2, k - 1}):
+        expected = reference(x, taps, padding_l)
+        out = run(x, taps, padding_l, algorithm)
+        torch.testing.assert_close(out, expected, atol=1e-10, rtol=0)
+        grad = torch.randn_like(out)
+        torch.testing.assert_close(torch.autograd.grad(out, (x, taps), grad),
+                                   torch.autograd.grad(expected, (x, taps), grad), atol=1e-10, rtol=0)
+
+
+def test_choice_reaches_every_algorithm_and_stays_linear():
+    assert choose_algorithm(16, 31) == "band"
+    assert choose_algorithm(2048, 31) == "blocked"
+    assert choose_algorithm(2048, 3) == "blocked"
+    # The band's T x T memory only while T is a few kernels or blocks long.
+    assert all(choose_algorithm(T, k) == "blocked" for k in (3, 31, 63) for T in (3 * max(k, 64), 10_000))
+
+    class Observer(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    with Observer():  # an operator counter sees the convolution's own k taps per position
+        assert choose_algorithm(16, 31) == "direct"
+
+
+def test_unknown_algorithm_is_named():
+    with pytest.raises(ValueError, match="unknown convolution algorithm 'fft'"):
+        lightweight_convolution(torch.randn(4, 1, 4), torch.randn(2, 3), 1, "fft")
+
+
+def test_blocks_reach_only_the_next_block():
+    assert all(block_length(k) >= k - 1 for k in (1, 3, 31, 32, 33, 100))
+
+
+@pytest.mark.parametrize("softmax", [True, False])
+@pytest.mark.parametrize("padding_l", [0, 2, 4])
+def test_fused_dynamic_path_matches_taps_then_convolution(softmax, padding_l):
+    T, B, C, H, k = 9, 3, 8, 2, 5
+    torch.manual_seed(1)
+    conv = DynamicConv(C, k, H, padding_l, weight_softmax=softmax, weight_dropout=0.3).train()
+    x = torch.randn(T, B, C, requires_grad=True)
+    weight = conv.weight_linear.weight
+    torch.manual_seed(7)  # the same random stream draws the same DropConnect mask
+    fused = predicted_dynamic_convolution(x, weight, padding_l, H, softmax, 0.3, True)
+    torch.manual_seed(7)
+    taps = conv.normalize_taps(conv.weight_linear(x).view(T, B, H, k))
+    expected = dynamic_convolution(x, taps, padding_l, "direct")
+    torch.testing.assert_close(fused, expected, atol=1e-5, rtol=1e-5)
+    grad = torch.randn_like(fused)
+    torch.testing.assert_close(torch.autograd.grad(fused, (x, weight), grad),
+                               torch.autograd.grad(expected, (x, weight), grad), atol=1e-5, rtol=1e-5)
+
+
+def test_modules_use_the_chosen_algorithm_and_agree_with_direct():
+    """The modules' default path (band at this length) equals the direct algorithm."""
+    torch.manual_seed(2)
+    x = torch.randn(20, 3, 16)
+    for cls in (LightweightConv, DynamicConv):
+        conv = cls(16, 7, 4, 3).eval()
+        taps = conv.normalize_taps(conv.weight if cls is LightweightConv else
+                                   conv.weight_linear(x).view(20, 3, 4, 7))
+        run = lightweight_convolution if cls is LightweightConv else dynamic_convolution
+        torch.testing.assert_close(conv(x), run(x, taps, 3, "direct"), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_dropout_keeps_each_element_with_probability_1_minus_p(p):
+    torch.manual_seed(3)
+    n = 400_000
+    kept = keep_mask(torch.Size([n]), p, torch.device("cpu")).double()
+    # Binomial(n, 1 - p): 5 standard deviations either side.
+    assert abs(kept.mean().item() - (1 - p)) < 5 * ((p * (1 - p) / n) ** 0.5)
+    # Neighbours (the two halves of one 64-bit draw, and the next draw) are uncorrelated.
+    for lag in (1, 2):
+        a, b = kept[:-lag] - kept.mean(), kept[lag:] - kept.mean()
+        assert abs((a * b).mean().item()) < 5 * p * (1 - p) / n ** 0.5
+    x = torch.randn(n, requires_grad=True)
+    y = dropout(x, p, True)
+    survivors = y != 0
+    torch.testing.assert_close(y[survivors], x[survivors] / (1 - p))
+    y.backward(torch.ones(n))
+    torch.testing.assert_close(x.grad, survivors.double().float() / (1 - p))
+
+
+def test_dropout_is_identity_in_eval_and_rejects_bad_p():
+    x = torch.randn(10)
+    assert dropout(x, 0.3, False) is x and dropout(x, 0.0, True) is x
+    assert torch.equal(dropout(x, 1.0, True), torch.zeros(10))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        dropout(x, 1.5, True)
