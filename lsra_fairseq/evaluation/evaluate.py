@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-from ..commands import fairseq_command
+from ..commands import fairseq_command, recorded_command
 from .averaging import last_epoch_checkpoints, save_average
 from .bleu import detokenized_sacrebleu, read_generate_output, tokenized_bleu
 from .results import write_result
@@ -41,18 +41,22 @@ def choose_checkpoint(run_dir: Path, average_last: int) -> Dict:
 
 
 def generate(data: Path, checkpoint: str, output: Path, subset: str, beam: int, lenpen: float,
-             batch_size: int, extra: List[str]) -> str:
+             batch_size: int, extra: List[str], fast: str = "", int8: bool = False) -> str:
     # --required-batch-size-multiple 1: with fairseq's default of 8, batch_by_size drops the last
     # batch when its size is not a multiple of 8, and those sentences go unscored (fairseq #5036).
     command = fairseq_command("generate", data, "--path", checkpoint, "--gen-subset", subset,
                               "--beam", beam, "--lenpen", lenpen, "--remove-bpe", "--batch-size", batch_size,
                               "--required-batch-size-multiple", 1, *extra)
+    if fast:  # the same flags, decoded by lsra_fairseq.generation's fast generator
+        from ..generation.generate_file import generate_to_file
+
+        return generate_to_file(command[3:], output, fast, int8)
     print(shlex.join(command), flush=True)
     with open(output, "w", encoding="utf-8") as out:
         status = subprocess.run(command, stdout=out).returncode
     if status:
         raise SystemExit(f"fairseq-generate failed with exit status {status}; its error is printed above")
-    return shlex.join(command)
+    return recorded_command(command)
 
 
 def model_size(checkpoint: str) -> Dict[str, int]:
@@ -77,7 +81,7 @@ def evaluate(args, extra: List[str]) -> Path:
     chosen = choose_checkpoint(args.run_dir, args.average_last)
     output = args.run_dir / f"generate-{args.subset}.txt"
     generate_command = generate(args.data, chosen["checkpoint"], output, args.subset, args.beam,
-                                args.lenpen, args.batch_size, extra)
+                                args.lenpen, args.batch_size, extra, args.fast and args.fast_backend, args.int8)
     hyps, refs = read_generate_output(output)
     metrics = {"bleu": round(tokenized_bleu(hyps, refs, args.compound_split).score, 2),
                "compound_split": args.compound_split, "beam": args.beam, "lenpen": args.lenpen,
@@ -119,6 +123,10 @@ def main(argv=None) -> int:
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--lenpen", type=float, default=1.0)
     parser.add_argument("--compound-split", action="store_true", help="split x-y compounds before BLEU (En-De)")
+    parser.add_argument("--fast", action="store_true",
+                        help="decode with lsra_fairseq's fast generator instead of fairseq-generate")
+    parser.add_argument("--fast-backend", default="onnx", choices=["onnx", "eager", "compile"])
+    parser.add_argument("--int8", action="store_true", help="with --fast: int8 weights and products")
     args, extra = parser.parse_known_args(argv)  # the rest goes to fairseq-generate (e.g. --cpu)
     evaluate(args, extra)
     return 0

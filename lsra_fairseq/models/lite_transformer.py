@@ -227,6 +227,17 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
     """Lite Transformer (Wu et al., ICLR 2020): a transformer whose self-attention is LSRA."""
 
     @classmethod
+    def from_pretrained(cls, model_name_or_path, checkpoint_file="model.pt", data_name_or_path=".",
+                        fast: bool = False, fast_backend: str = "onnx", int8: bool = False, **kwargs):
+        """fairseq's hub interface; with ``fast=True`` its ``translate()`` / ``generate()`` decode
+        with ``lsra_fairseq.generation.FastGenerator`` (``fast_backend``, ``int8``)."""
+        hub = super().from_pretrained(model_name_or_path, checkpoint_file, data_name_or_path, **kwargs)
+        if fast:
+            from ..generation.hub import use_fast_generator
+            use_fast_generator(hub, fast_backend, int8)
+        return hub
+
+    @classmethod
     def build_model(cls, cfg, task):
         src_dict, tgt_dict = task.source_dictionary, task.target_dictionary
         if cfg.share_all_embeddings:

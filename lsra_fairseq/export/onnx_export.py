@@ -1,0 +1,99 @@
+"""A ``lite_transformer`` as two ONNX graphs: the encoder (with its K/V projection) and one decoder step.
+
+ONNX for ONNX Runtime because it is the runtime measured fastest here for the step (see
+``results/bench-generation-backends.md``), it runs on phones and edge boxes (ORT mobile, ARM builds)
+without Python, and it brings int8 (``quantize_dynamic``: int8 weights per output channel,
+integer matrix products at run time). The graphs are traced with PyTorch's TorchScript exporter
+(seconds; the dynamo exporter takes about a minute for the same graph), then simplified by
+onnxscript's optimizer (about half the nodes).
+
+Files written to the output folder: ``encoder.onnx``, ``decoder_step.onnx`` (their inputs and
+outputs are the tensors of ``lsra_fairseq.generation.decoder_step``), ``config.json`` (special
+tokens, shapes, dictionaries), and ``ort_decode.py``, the reference decoding loop.
+"""
+import json
+import shutil
+import warnings
+from pathlib import Path
+from typing import Dict
+
+import torch
+from ..generation.decoder_step import DecoderStep
+from .encoder import EncoderMemory
+
+ENCODER_INPUTS, ENCODER_OUTPUTS = ["src_tokens"], ["enc_k", "enc_v", "enc_bias"]
+STEP_INPUTS = ["tokens", "t", "self_k", "self_v", "conv", "enc_k", "enc_v", "enc_bias"]
+STEP_OUTPUTS = ["lprobs", "new_k", "new_v", "new_conv"]
+OPSET = 17
+
+
+def _example(model, step: DecoderStep, rows: int = 2, capacity: int = 5, src_len: int = 7):
+    src = torch.full((1, src_len), step.padding_idx + 2, dtype=torch.long)
+    src[0, -1] = model.encoder.dictionary.eos()
+    memory = EncoderMemory(model, step)(src)
+    state = step.empty_state(rows, capacity)
+    tokens = torch.full((rows,), model.decoder.dictionary.eos(), dtype=torch.long)
+    return src, (tokens, torch.tensor([1]), *state, *memory)
+
+
+def export_graphs(model, out_dir: Path) -> Dict[str, Path]:
+    """Writes ``encoder.onnx`` and ``decoder_step.onnx`` (float32) for ``model`` into ``out_dir``."""
+    import onnx
+    import onnxscript.optimizer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    step = DecoderStep(model.decoder)
+    src, step_args = _example(model, step)
+    paths = {"encoder": out_dir / "encoder.onnx", "decoder_step": out_dir / "decoder_step.onnx"}
+    row, sent = {1: "rows"}, {1: "sentences"}
+    axes = {
+        "encoder": {"src_tokens": {0: "sentences", 1: "src_len"}, "enc_k": {1: "sentences", 4: "src_len"},
+                    "enc_v": {1: "sentences", 3: "src_len"}, "enc_bias": {0: "sentences", 3: "src_len"}},
+        "decoder_step": {"tokens": {0: "rows"}, "self_k": {**row, 3: "capacity"}, "self_v": {**row, 3: "capacity"},
+                         "conv": {**row, 3: "conv_slots"}, "enc_k": {**sent, 4: "src_len"},
+                         "enc_v": {**sent, 3: "src_len"}, "enc_bias": {0: "sentences", 3: "src_len"},
+                         "lprobs": {0: "rows"}, "new_k": row, "new_v": row, "new_conv": row},
+    }
+    graphs = {"encoder": (EncoderMemory(model, step), (src,), ENCODER_INPUTS, ENCODER_OUTPUTS),
+              "decoder_step": (step, step_args, STEP_INPUTS, STEP_OUTPUTS)}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
+        for name, (module, args, inputs, outputs) in graphs.items():
+            torch.onnx.export(module, args, str(paths[name]), dynamo=False, input_names=inputs,
+                              output_names=outputs, dynamic_axes=axes[name], opset_version=OPSET)
+            onnx.save(onnxscript.optimizer.optimize(onnx.load(str(paths[name]))), str(paths[name]))
+    return paths
+
+
+def write_config(model, task, out_dir: Path, int8: bool) -> Path:
+    """``config.json``: what the reference loop needs besides the graphs."""
+    step = DecoderStep(model.decoder)
+    tgt, src = task.target_dictionary, task.source_dictionary
+    config = {
+        "format": "lsra-fairseq onnx export 1",
+        "int8": int8, "bos": tgt.eos(), "eos": tgt.eos(), "pad": tgt.pad(), "unk": tgt.unk(),
+        "src_eos": src.eos(), "src_pad": src.pad(), "src_unk": src.unk(),
+        "layers": len(step.layers), "attn_dim": step.attn_dim, "conv_dim": step.conv_dim,
+        "conv_offset": step.conv_offset, "max_positions": min(step.max_positions, model.max_decoder_positions()),
+        "max_source_positions": model.encoder.max_positions(),
+        "source_words": list(src.symbols), "target_words": list(tgt.symbols),
+    }
+    path = out_dir / "config.json"
+    path.write_text(json.dumps(config, ensure_ascii=False))
+    return path
+
+
+def export_model(model, task, out_dir: Path, int8: bool = False) -> Dict[str, Path]:
+    """The whole artefact: graphs (int8 when asked), ``config.json`` and ``ort_decode.py``."""
+    out_dir = Path(out_dir)
+    paths = export_graphs(model, out_dir)
+    if int8:
+        from .int8 import quantize_graph
+
+        for path in paths.values():
+            quantize_graph(path, path)
+    paths["config"] = write_config(model, task, out_dir, int8)
+    paths["decoder"] = out_dir / "ort_decode.py"
+    shutil.copyfile(Path(__file__).with_name("ort_decode.py"), paths["decoder"])
+    return paths

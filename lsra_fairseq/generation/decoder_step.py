@@ -1,0 +1,329 @@
+"""One decoder step of a ``lite_transformer`` as a pure tensor function (no dicts, no growth).
+
+``DecoderStep(model.decoder)`` snapshots the decoder's weights into fused matrices and computes,
+for one new token per row, exactly what ``LiteTransformerDecoder`` computes incrementally (log
+probabilities of the next token), from fixed-size state tensors:
+
+API (shapes; L decoder layers, N rows = sentences x beam, Ns sentences, T capacity in target
+steps, A / Cc channels of all attention / convolution branches of a layer, S source length, V vocab)::
+
+    step = DecoderStep(model.decoder)
+    memory = step.encoder_memory(encoder_out, encoder_padding_mask)   # enc_k, enc_v, enc_bias
+    state = step.empty_state(rows=N, capacity=T)                      # self_k, self_v, conv
+    lprobs, new_k, new_v, new_conv = step(tokens, t, *state, *memory)
+    write_step(state, t, new_k, new_v, new_conv)                      # or DecoderState.write
+
+- ``tokens``: N int64, the previous token of each row (BOS = eos at t = 0); ``t``: int64 tensor
+  of shape [1], the 0-based index of the step (the same for every row).
+- ``self_k``, ``self_v``: L x N x A x T, self-attention keys/values of steps < t, time last (slots
+  >= t are ignored by a mask, so the tensors are preallocated once and never grow).
+- ``conv``: L x N x Cc x (T + K - 1), the inputs of the causal convolutions; step s lives in slot
+  s + K - 1 and the first K - 1 slots stay zero (K = the longest decoder kernel), so every layer
+  reads its last k - 1 inputs with a fixed-size gather.
+- ``enc_k`` (L x Ns x H x d x S) and ``enc_v`` (L x Ns x H x S x d): encoder-decoder keys/values,
+  projected once per sentence (H heads of d = C / H channels); ``enc_bias``: Ns x 1 x 1 x S, 0 or
+  -inf at source padding. The beam is N // Ns: rows ``[i * beam, (i + 1) * beam)`` belong to
+  sentence i.
+- Outputs: ``lprobs`` N x V (float32 log-softmax), and this step's entries for the state:
+  ``new_k``/``new_v`` L x N x A and ``new_conv`` L x N x Cc, which the caller writes at slot t.
+
+The step itself never writes into its inputs and has no data-dependent Python control flow, so
+the same module runs eagerly, under ``torch.compile`` and exported to ONNX with the state as
+explicit inputs and outputs. Beam reordering is the caller's: ``index_select`` of the state
+along dim 1 (``DecoderState.reorder``).
+"""
+from typing import List, NamedTuple, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..modules import DynamicConv, LightweightConv
+from ..modules.lsra import AttentionBranch, ConvBranch
+
+
+class UnsupportedDecoder(ValueError):
+    """A decoder the fast generator cannot run (fairseq's generator still can)."""
+
+
+class DecoderState(NamedTuple):
+    """The preallocated per-row state of a decoding batch (see the module docstring)."""
+    self_k: Tensor
+    self_v: Tensor
+    conv: Tensor
+
+    def write(self, t: int, new_k: Tensor, new_v: Tensor, new_conv: Tensor, conv_offset: int) -> None:
+        """Stores step t's entries (``DecoderStep``'s last three outputs) in their slots."""
+        self.self_k[..., t] = new_k
+        self.self_v[..., t] = new_v
+        self.conv[..., t + conv_offset] = new_conv
+
+    def reorder(self, order: Tensor) -> "DecoderState":
+        """Rows ``order`` of the state (beam reordering, finished sentences dropped). Slots not
+        written yet are zeros and stay zeros."""
+        return DecoderState(*(x.index_select(1, order) for x in self))
+
+
+class _Branch(NamedTuple):
+    """Where one LSRA branch's channels live in the fused tensors of its layer."""
+    kind: str  # "attn", "lightweight" or "dynamic"
+    heads: int
+    dim: int
+    offset: int  # in the layer's attention (A) or convolution (Cc) channels
+    kernel: int = 0
+    glu: bool = False
+    weight_softmax: bool = True
+
+
+def _linear_from(weight: Tensor, bias: Tensor) -> nn.Linear:
+    layer = nn.Linear(weight.size(1), weight.size(0), bias=True)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias)
+    return layer.requires_grad_(False)
+
+
+def _weight_and_bias(linear, dim: int, out_dim: int) -> Tuple[Tensor, Tensor]:
+    """A branch Linear's parameters, or the identity where the branch has none (no conv linear)."""
+    if linear is None:
+        return torch.eye(dim), torch.zeros(dim)
+    bias = linear.bias if linear.bias is not None else torch.zeros(out_dim)
+    return linear.weight.detach(), bias.detach()
+
+
+class _Layer(nn.Module):
+    """One decoder layer's weights, fused: every branch's input Linear in one block-diagonal
+    matrix (q | k | v | conv input), every branch's output Linear in another."""
+
+    def __init__(self, layer, attn_dim: int, conv_dim: int):
+        super().__init__()
+        lsra = layer.self_attn
+        C = sum(lsra.dims)
+        self.normalize_before = layer.normalize_before
+        self.attn_dim, self.conv_dim = attn_dim, conv_dim
+        branches: List[_Branch] = []
+        conv_in_dim = sum(2 * dim if b.glu else dim
+                          for b, dim in zip(lsra.branches, lsra.dims) if isinstance(b, ConvBranch))
+        w_in = torch.zeros(3 * attn_dim + conv_in_dim, C)
+        b_in = torch.zeros(3 * attn_dim + conv_in_dim)
+        w_out, b_out = torch.zeros(C, C), torch.zeros(C)
+        a_off = c_off = cin_off = x_off = 0
+        dynamic = []
+        for branch, dim in zip(lsra.branches, lsra.dims):
+            cols = slice(x_off, x_off + dim)
+            if isinstance(branch, AttentionBranch):
+                scale = (dim // branch.heads) ** -0.5
+                for i, (proj, factor) in enumerate(((branch.q_proj, scale), (branch.k_proj, 1.0),
+                                                    (branch.v_proj, 1.0))):
+                    rows = slice(i * attn_dim + a_off, i * attn_dim + a_off + dim)
+                    w_in[rows, cols] = proj.weight.detach() * factor
+                    b_in[rows] = proj.bias.detach() * factor
+                w_out[cols, a_off:a_off + dim] = branch.out_proj.weight.detach()
+                b_out[cols] = branch.out_proj.bias.detach()
+                branches.append(_Branch("attn", branch.heads, dim, a_off))
+                a_off += dim
+            elif isinstance(branch, ConvBranch):
+                conv = branch.conv
+                width = 2 * dim if branch.glu else dim
+                w, b = _weight_and_bias(branch.linear1, dim, width)
+                rows = slice(3 * attn_dim + cin_off, 3 * attn_dim + cin_off + width)
+                w_in[rows, cols], b_in[rows] = w, b
+                w, b = _weight_and_bias(branch.linear2, dim, dim)
+                w_out[cols, attn_dim + c_off:attn_dim + c_off + dim], b_out[cols] = w, b
+                kind = "dynamic" if isinstance(conv, DynamicConv) else "lightweight"
+                if not isinstance(conv, (DynamicConv, LightweightConv)):
+                    raise UnsupportedDecoder(f"unknown convolution {type(conv).__name__}")
+                if not conv.causal:
+                    raise UnsupportedDecoder("the decoder's convolutions must be causal")
+                branches.append(_Branch(kind, conv.heads, dim, c_off, conv.kernel_size, branch.glu,
+                                        conv.weight_softmax))
+                if kind == "dynamic":
+                    dynamic.append(conv.weight_linear.weight.detach().clone())
+                c_off += dim
+                cin_off += width
+            else:
+                raise UnsupportedDecoder(f"unknown LSRA branch {type(branch).__name__}")
+            x_off += dim
+        self.branches = branches
+        self.kernel = max([b.kernel for b in branches if b.kind != "attn"], default=1)
+        self.in_proj = _linear_from(w_in, b_in)
+        # The output Linear reads [attention contexts | conv outputs], i.e. the state's channel order.
+        self.out_proj = _linear_from(w_out, b_out)
+        self.dynamic_taps = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in dynamic)
+        # Lightweight taps do not depend on the input: normalised once, right-aligned in K slots.
+        taps = torch.zeros(conv_dim, self.kernel)
+        for branch, b in zip([x for x in lsra.branches if isinstance(x, ConvBranch)],
+                             [x for x in branches if x.kind != "attn"]):
+            if b.kind == "lightweight":
+                per_head = branch.conv.normalize_taps(branch.conv.weight.detach())
+                taps[b.offset:b.offset + b.dim, self.kernel - b.kernel:] = \
+                    per_head.repeat_interleave(b.dim // b.heads, dim=0)
+        self.register_buffer("static_taps", taps, persistent=False)
+        self.self_norm = layer.self_attn_layer_norm
+        enc = layer.encoder_attn
+        if enc is None:
+            raise UnsupportedDecoder("the decoder has no encoder-decoder attention (a language model)")
+        self.enc_heads = enc.heads
+        enc_scale = (enc.embed_dim // enc.heads) ** -0.5
+        self.enc_q = _linear_from(enc.q_proj.weight.detach() * enc_scale, enc.q_proj.bias.detach() * enc_scale)
+        self.enc_out = enc.out_proj
+        self.enc_k_proj, self.enc_v_proj = enc.k_proj, enc.v_proj
+        self.enc_norm = layer.encoder_attn_layer_norm
+        self.fc1, self.fc2 = layer.fc1, layer.fc2
+        self.final_norm = layer.final_layer_norm
+
+    def _residual(self, x: Tensor, norm: nn.LayerNorm, sublayer) -> Tuple[Tensor, tuple]:
+        y, extra = sublayer(norm(x) if self.normalize_before else x)
+        x = x + y
+        return (x if self.normalize_before else norm(x)), extra
+
+    def _self_branches(self, h: Tensor, hist_bias: Tensor, self_k: Tensor, self_v: Tensor, conv: Tensor,
+                       conv_slots: Tensor) -> Tuple[Tensor, tuple]:
+        N, A = h.size(0), self.attn_dim
+        proj = self.in_proj(h)
+        q, k_new, v_new = proj[:, :A], proj[:, A:2 * A], proj[:, 2 * A:3 * A]
+        conv_in = proj[:, 3 * A:]
+        T = self_k.size(-1)
+        contexts, conv_new_parts = [], []
+        cin = 0
+        for b in self.branches:
+            if b.kind == "attn":
+                H, d = b.heads, b.dim // b.heads
+                qb = q[:, b.offset:b.offset + b.dim].reshape(N, H, 1, d)
+                kb = self_k[:, b.offset:b.offset + b.dim].reshape(N, H, d, T)
+                vb = self_v[:, b.offset:b.offset + b.dim].reshape(N, H, d, T)
+                kn = k_new[:, b.offset:b.offset + b.dim].reshape(N, H, 1, d)
+                vn = v_new[:, b.offset:b.offset + b.dim].reshape(N, H, d, 1)
+                scores = torch.cat([torch.matmul(qb, kb) + hist_bias, (qb * kn).sum(-1, keepdim=True)], dim=-1)
+                probs = torch.softmax(scores, dim=-1)  # N x H x 1 x (T + 1)
+                ctx = torch.matmul(vb, probs[..., :T].reshape(N, H, T, 1)) + vn * probs[..., T:]
+                contexts.append(ctx.reshape(N, b.dim))
+            else:
+                width = 2 * b.dim if b.glu else b.dim
+                u = conv_in[:, cin:cin + width]
+                cin += width
+                conv_new_parts.append(F.glu(u, dim=-1) if b.glu else u)
+        u = torch.cat(conv_new_parts, dim=-1) if len(conv_new_parts) > 1 else conv_new_parts[0]
+        # The last k inputs of every conv channel: k - 1 from the state, then this step's.
+        taps = self._taps(u)
+        out = u * taps[..., -1]
+        if self.kernel > 1:
+            out = out + (conv.index_select(-1, conv_slots) * taps[..., :-1]).sum(-1)
+        ctx_all = torch.cat(contexts + [out], dim=-1)
+        return self.out_proj(ctx_all), (k_new, v_new, u)
+
+    def _taps(self, u: Tensor) -> Tensor:
+        """Per-channel taps of this step (Cc x k, or N x Cc x k with a dynamic branch)."""
+        dynamic = [b for b in self.branches if b.kind == "dynamic"]
+        if not dynamic:
+            return self.static_taps
+        N = u.size(0)
+        taps = self.static_taps.unsqueeze(0).expand(N, -1, -1)
+        parts, start = [], 0
+        for b, weight in zip(dynamic, self.dynamic_taps):
+            if b.offset > start:
+                parts.append(taps[:, start:b.offset])
+            logits = F.linear(u[:, b.offset:b.offset + b.dim], weight).view(N, b.heads, 1, b.kernel)
+            if b.weight_softmax:
+                logits = torch.softmax(logits, dim=-1)
+            per_channel = logits.expand(N, b.heads, b.dim // b.heads, b.kernel).reshape(N, b.dim, b.kernel)
+            if b.kernel < self.kernel:
+                per_channel = F.pad(per_channel, (self.kernel - b.kernel, 0))
+            parts.append(per_channel)
+            start = b.offset + b.dim
+        if start < self.conv_dim:
+            parts.append(taps[:, start:])
+        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+
+    def _cross(self, h: Tensor, enc_k: Tensor, enc_v: Tensor, enc_bias: Tensor) -> Tuple[Tensor, tuple]:
+        N, C = h.shape
+        Ns, H, d, S = enc_k.shape
+        q = self.enc_q(h).view(Ns, N // Ns, H, d).transpose(1, 2)  # Ns x H x beam x d
+        probs = torch.softmax(torch.matmul(q, enc_k) + enc_bias, dim=-1)  # Ns x H x beam x S
+        ctx = torch.matmul(probs, enc_v).transpose(1, 2)  # Ns x beam x H x d
+        return self.enc_out(ctx.reshape(N, C)), ()
+
+    def forward(self, x, hist_bias, self_k, self_v, conv, conv_slots, enc_k, enc_v, enc_bias):
+        x, new = self._residual(x, self.self_norm,
+                                lambda h: self._self_branches(h, hist_bias, self_k, self_v, conv, conv_slots))
+        x, _ = self._residual(x, self.enc_norm, lambda h: self._cross(h, enc_k, enc_v, enc_bias))
+        x, _ = self._residual(x, self.final_norm, lambda h: (self.fc2(F.relu(self.fc1(h))), ()))
+        return x, new
+
+
+class DecoderStep(nn.Module):
+    """The decoder of a ``lite_transformer`` as one step function (see the module docstring)."""
+
+    def __init__(self, decoder):
+        super().__init__()
+        if getattr(decoder, "adaptive_softmax", None) is not None or decoder.output_projection is None:
+            raise UnsupportedDecoder("the fast generator needs a plain output projection "
+                                     "(no adaptive softmax)")
+        if not isinstance(decoder.embed_tokens, nn.Embedding):
+            raise UnsupportedDecoder("the fast generator needs a plain token embedding (no adaptive input)")
+        first = decoder.layers[0].self_attn
+        kinds = [("attn" if isinstance(b, AttentionBranch) else "conv", d)
+                 for b, d in zip(first.branches, first.dims)]
+        self.attn_dim = sum(d for kind, d in kinds if kind == "attn")
+        self.conv_dim = sum(d for kind, d in kinds if kind == "conv")
+        if not self.attn_dim or not self.conv_dim:
+            raise UnsupportedDecoder("the fast generator needs at least one attention and one "
+                                     "convolution branch in the decoder layers")
+        self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim) for layer in decoder.layers)
+        self.conv_offset = max(layer.kernel for layer in self.layers) - 1  # K - 1
+        self.embed_tokens = decoder.embed_tokens
+        self.embed_scale = decoder.embed_scale
+        self.padding_idx = decoder.padding_idx
+        self.max_positions = decoder.max_positions()
+        dummy = torch.full((1, self.max_positions), self.padding_idx + 1, dtype=torch.long)
+        positions = decoder.embed_positions(dummy)[0].detach()  # row t: the position of step t
+        self.register_buffer("positions", positions, persistent=False)
+        self.layer_norm = decoder.layer_norm
+        self.output_projection = decoder.output_projection
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.eval()
+
+    @property
+    def vocab_size(self) -> int:
+        return self.output_projection.out_features
+
+    def encoder_memory(self, encoder_out: Tensor, encoder_padding_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Encoder output (S x Ns x C, the encoder's ``encoder_out``) and padding mask (Ns x S) ->
+        ``enc_k`` (L x Ns x H x d x S), ``enc_v`` (L x Ns x H x S x d), ``enc_bias`` (Ns x 1 x 1 x S)."""
+        S, Ns, C = encoder_out.shape
+        x = encoder_out.transpose(0, 1)
+        heads = [layer.enc_heads for layer in self.layers]
+        enc_k = torch.stack([layer.enc_k_proj(x).view(Ns, S, H, C // H).permute(0, 2, 3, 1)
+                             for layer, H in zip(self.layers, heads)])
+        enc_v = torch.stack([layer.enc_v_proj(x).view(Ns, S, H, C // H).transpose(1, 2)
+                             for layer, H in zip(self.layers, heads)])
+        bias = torch.zeros(encoder_padding_mask.shape, dtype=x.dtype).masked_fill(
+            encoder_padding_mask, float("-inf"))
+        return enc_k.contiguous(), enc_v.contiguous(), bias[:, None, None, :]
+
+    def empty_state(self, rows: int, capacity: int) -> DecoderState:
+        """Zeroed state for ``rows`` rows and ``capacity`` steps."""
+        L = len(self.layers)
+        k = torch.zeros(L, rows, self.attn_dim, capacity)
+        conv = torch.zeros(L, rows, self.conv_dim, capacity + self.conv_offset)
+        return DecoderState(k, torch.zeros_like(k), conv)
+
+    def forward(self, tokens: Tensor, t: Tensor, self_k: Tensor, self_v: Tensor, conv: Tensor,
+                enc_k: Tensor, enc_v: Tensor, enc_bias: Tensor):
+        x = self.embed_scale * self.embed_tokens(tokens) + self.positions.index_select(0, t)
+        T = self_k.size(-1)
+        hist_bias = torch.zeros(T).masked_fill(torch.arange(T) >= t, float("-inf"))  # steps < t
+        new_k, new_v, new_conv = [], [], []
+        for i, layer in enumerate(self.layers):
+            # Slots of steps t - k + 1 .. t - 1 (the first K - 1 slots are zeros).
+            slots = t + (self.conv_offset - layer.kernel + 1) + torch.arange(layer.kernel - 1)
+            x, (k, v, u) = layer(x, hist_bias, self_k[i], self_v[i], conv[i], slots, enc_k[i], enc_v[i],
+                                 enc_bias)
+            new_k.append(k)
+            new_v.append(v)
+            new_conv.append(u)
+        if self.layer_norm is not None:
+            x = self.layer_norm(x)
+        lprobs = torch.log_softmax(self.output_projection(x).float(), dim=-1)
+        return lprobs, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv)

@@ -1,0 +1,120 @@
+"""Step runners: the encoder plus ``DecoderStep``, run by PyTorch (eager or compiled) or ONNX Runtime.
+
+A runner owns everything the search needs from the model: ``encode`` (source batch -> encoder
+memory), ``empty_state``, ``step`` (one decoder step, state written in place), ``reorder`` (beam
+reordering of the state) and ``select_sentences`` (finished sentences leave the memory).
+``build_runner(model, backend, int8)`` picks one; ONNX Runtime is the default, chosen by
+measurement (``results/bench-generation-backends.md``). Runners use ``torch.get_num_threads()`` threads
+as set when they are built.
+"""
+import tempfile
+from pathlib import Path
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+from .decoder_step import DecoderState, DecoderStep
+
+Memory = Tuple[Tensor, Tensor, Tensor]
+BACKENDS = ("onnx", "eager", "compile")
+DEFAULT_BACKEND = "onnx"
+
+
+class _Runner:
+    """What every backend shares: the state layout and its bookkeeping."""
+
+    def __init__(self, model):
+        model.eval()
+        self.decoder_step = DecoderStep(model.decoder)
+        self.conv_offset = self.decoder_step.conv_offset
+        self.vocab_size = self.decoder_step.vocab_size
+        self.max_positions = min(self.decoder_step.max_positions, model.max_decoder_positions())
+        self._steps = [torch.tensor([t]) for t in range(self.max_positions + 1)]
+
+    def empty_state(self, rows: int, capacity: int) -> DecoderState:
+        return self.decoder_step.empty_state(rows, capacity)
+
+    @staticmethod
+    def reorder(state: DecoderState, order: Tensor) -> DecoderState:
+        return state.reorder(order)
+
+    @staticmethod
+    def select_sentences(memory: Memory, keep: Tensor) -> Memory:
+        enc_k, enc_v, enc_bias = memory
+        return enc_k.index_select(1, keep), enc_v.index_select(1, keep), enc_bias.index_select(0, keep)
+
+
+class TorchRunner(_Runner):
+    """The model's own encoder and a ``DecoderStep``, eager or through ``torch.compile`` (inductor)."""
+
+    def __init__(self, model, compile: bool = False):
+        super().__init__(model)
+        self.encoder = model.encoder
+        self._step_fn = torch.compile(self.decoder_step, dynamic=True) if compile else self.decoder_step
+
+    def encode(self, src_tokens: Tensor, src_lengths: Tensor) -> Memory:
+        out = self.encoder(src_tokens, src_lengths)
+        return self.decoder_step.encoder_memory(out["encoder_out"][0], out["encoder_padding_mask"][0])
+
+    def step(self, tokens: Tensor, t: int, state: DecoderState, memory: Memory) -> Tuple[Tensor, DecoderState]:
+        lprobs, new_k, new_v, new_conv = self._step_fn(tokens, self._steps[t], *state, *memory)
+        state.write(t, new_k, new_v, new_conv, self.conv_offset)
+        return lprobs, state
+
+
+class OnnxRunner(_Runner):
+    """The exported graphs (``lsra_fairseq.export``) in ONNX Runtime, float32 or int8."""
+
+    def __init__(self, model, int8: bool = False, graphs_dir: Path = None):
+        import onnxruntime
+
+        from ..export.int8 import quantize_graph
+        from ..export.onnx_export import export_graphs
+
+        super().__init__(model)
+        self._tmp = None
+        if graphs_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="lsra-onnx-")
+            graphs_dir = Path(self._tmp.name)
+        paths = export_graphs(model, Path(graphs_dir))
+        if int8:
+            for path in paths.values():
+                quantize_graph(path, path)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        session = lambda path: onnxruntime.InferenceSession(  # noqa: E731
+            str(path), options, providers=["CPUExecutionProvider"])
+        self.encoder_session, self.step_session = session(paths["encoder"]), session(paths["decoder_step"])
+        self._steps_np = [t.numpy() for t in self._steps]
+
+    def encode(self, src_tokens: Tensor, src_lengths: Tensor) -> Memory:
+        outputs = self.encoder_session.run(None, {"src_tokens": src_tokens.numpy()})
+        return tuple(torch.from_numpy(x) for x in outputs)
+
+    def step(self, tokens: Tensor, t: int, state: DecoderState, memory: Memory) -> Tuple[Tensor, DecoderState]:
+        enc_k, enc_v, enc_bias = memory
+        feeds = {"tokens": tokens.contiguous().numpy(), "t": self._steps_np[t], "self_k": state.self_k.numpy(),
+                 "self_v": state.self_v.numpy(), "conv": state.conv.numpy(), "enc_k": enc_k.numpy(),
+                 "enc_v": enc_v.numpy(), "enc_bias": enc_bias.numpy()}
+        lprobs, new_k, new_v, new_conv = self.step_session.run(None, feeds)
+        state.write(t, torch.from_numpy(new_k), torch.from_numpy(new_v), torch.from_numpy(new_conv),
+                    self.conv_offset)
+        return torch.from_numpy(lprobs), state
+
+
+def build_runner(model, backend: str = DEFAULT_BACKEND, int8: bool = False):
+    """A runner for ``model``: ``onnx`` (ONNX Runtime, float32 or int8), ``eager`` or ``compile``."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if int8 and backend != "onnx":
+        raise ValueError("int8 runs through ONNX Runtime's integer kernels: use backend 'onnx' with int8")
+    if backend == "onnx":
+        return OnnxRunner(model, int8=int8)
+    return TorchRunner(model, compile=backend == "compile")
+
+
+def StepRunner(model, backend: str = "eager", int8: bool = False):  # noqa: N802 (kept for callers)
+    """``build_runner`` with the eager backend by default (cheap to build: tests, debugging)."""
+    return build_runner(model, backend, int8)
