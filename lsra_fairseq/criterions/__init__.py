@@ -1,0 +1,4 @@
+"""fairseq criterions for the paper's pipelines (registered on import)."""
+from .distillation import LabelSmoothedDistillationConfig, LabelSmoothedDistillationCriterion
+
+__all__ = ["LabelSmoothedDistillationConfig", "LabelSmoothedDistillationCriterion"]
