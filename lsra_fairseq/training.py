@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+from .binarized_check import check_binarized
 from .commands import as_flags, fairseq_command
 
 
@@ -79,6 +80,7 @@ def main(argv=None) -> int:
     if not any(args.data.glob("dict*.txt")):
         raise SystemExit(f"no binarized dataset at {args.data} (no dict*.txt in it): prepare it first, "
                          f"e.g. make prepare-<dataset>")
+    check_binarized(args.data)
     command = train_command(args.config, args.model, args.data, args.run_dir, extra, args.gpus, args.max_tokens)
     args.run_dir.mkdir(parents=True, exist_ok=True)
     (args.run_dir / "train_command.txt").write_text(shlex.join(command) + "\n")

@@ -1,9 +1,10 @@
 """``lsra-import-official``: official Lite Transformer checkpoints (fairseq 0.8) as current ones.
 
 An official checkpoint is a dict with ``args`` (an ``argparse.Namespace``), ``model`` (the state
-dict) and optimizer state. It is read with torch's safe unpickler, which admits besides tensors and
-containers only the Namespace and, by name, the official weight initialiser that IWSLT configs
-leave in ``args.ffn_init``; any other object is refused unread. The result is an ordinary current
+dict), optimizer state and the trainer's ``extra_state``. It is read with torch's safe unpickler,
+which admits besides tensors and containers only the Namespace and, by name, the official weight
+initialiser that IWSLT configs leave in ``args.ffn_init`` and fairseq 0.8's training meters
+(``official_meters``: inert stand-ins); any other object is refused unread. The result is an ordinary current
 fairseq checkpoint (``cfg`` + ``model``) of our ``lite_transformer`` (``lite_transformer_lm`` for
 language models); translation models get ``official_padding``, so they compute what the official
 code computes.
@@ -31,6 +32,7 @@ from ..profiling.builder import DictionaryTask
 from .errors import OfficialCheckpointError
 from .official_args import (LM_TASK_FIELDS, TRANSLATION_TASK_FIELDS, lm_options, official_task, task_options,
                             translation_options)
+from .official_meters import STAND_INS
 from .official_weights import map_state_dict
 
 # Official weight initialisers that checkpoints pickle by name inside ``args``.
@@ -55,7 +57,7 @@ def load_official(path) -> Dict[str, Any]:
     # Scoped: leaving the context removes these entries again (so the Namespace must not be one).
     initialisers = [(official_initialiser, name) for name in OFFICIAL_INITIALISERS]
     try:
-        with torch.serialization.safe_globals(initialisers):
+        with torch.serialization.safe_globals(initialisers + STAND_INS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except OSError as e:
         raise OfficialCheckpointError(f"{path}: {e.strerror or e}") from None

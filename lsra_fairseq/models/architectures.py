@@ -46,13 +46,24 @@ def set_unset(args, defaults):
             setattr(args, name, value)
 
 
+def is_interpolation(value) -> bool:
+    """A dataclass default such as ``II("task.tokens_per_sample")``: the string ``${task...}``."""
+    return isinstance(value, str) and value.startswith("${") and value.endswith("}")
+
+
 def apply_defaults(args, defaults, config_class=LiteTransformerConfig):
-    """``defaults`` for the options the user left unset, then the dataclass's own defaults."""
+    """``defaults`` for the options the user left unset, then the dataclass's own defaults.
+
+    Interpolated defaults (``${task.max_target_positions}``) are left unset: fairseq fills them
+    from the task. Copied into ``args`` they would also become the task's value of that option
+    (fairseq reads task options from the same namespace), which then points at itself.
+    """
     set_unset(args, defaults)
     # A hydra config may name only a few options: fill the rest from the dataclass.
     config = config_class()
     values = {option.name: getattr(config, option.name) for option in fields(config)}
-    set_unset(args, {name: value for name, value in values.items() if value is not None})
+    set_unset(args, {name: value for name, value in values.items()
+                     if value is not None and not is_interpolation(value)})
 
 
 def _register(name, defaults):

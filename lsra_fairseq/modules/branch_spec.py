@@ -69,7 +69,8 @@ def parse_branches(specs: Union[str, Sequence[str]], embed_dim: int) -> List[Bra
     if total != embed_dim:
         raise BranchSpecError(
             f"branch dims {' + '.join(str(b.dim) for b in branches)} = {total} do not add up to the "
-            f"embed dim {embed_dim} (branches: {', '.join(map(str, branches))})")
+            f"embed dim {embed_dim} (branches: {', '.join(map(str, branches))}); give dims that sum to "
+            f"{embed_dim}, e.g. 'attn:1:{embed_dim // 2}:4,lightweight:default:{embed_dim - embed_dim // 2}:4'")
     return branches
 
 
