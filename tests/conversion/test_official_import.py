@@ -27,6 +27,7 @@ from lsra_fairseq.conversion.official import main, official_initialiser
 from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model
 
 from ..conftest import SHARED
+from ..modules.test_conv_branch import BranchCalls, check_official_leak
 
 FIXTURES = SHARED / "fixtures" / "official-lite-transformer"
 OFFICIAL_MODULE = "fairseq.models.transformer_multibranch_v2"
@@ -43,10 +44,11 @@ def reference_outputs(name):
     return torch.load(path, weights_only=True)
 
 
-def save_official(path, args, state_dict):
+def save_official(path, args, state_dict, modules=None, **entries):
     """Writes a checkpoint as the official code did. The fixture's args repr() what JSON cannot
     hold: 'function:NAME' is an initialiser of the official model module, which pickle stored by
-    reference, so it is pickled that way again (from a stand-in module of the same name)."""
+    reference, so it is pickled that way again (from a stand-in module of the same name).
+    ``entries`` replace top-level keys; ``modules`` ({name: module}) are importable meanwhile."""
     module, namespace = types.ModuleType(OFFICIAL_MODULE), Namespace(**args)
     for key, value in args.items():
         if isinstance(value, str) and value.startswith("function:"):
@@ -65,8 +67,9 @@ def save_official(path, args, state_dict):
                                "num_updates": 50000}],
         "extra_state": {"epoch": 20, "batch_offset": 0, "val_loss": 4.0},
         "last_optimizer_state": {"state": {}, "param_groups": []},
+        **entries,
     }
-    with mock.patch.dict(sys.modules, {OFFICIAL_MODULE: module}):
+    with mock.patch.dict(sys.modules, {OFFICIAL_MODULE: module, **(modules or {})}):
         torch.save(checkpoint, path, _use_new_zipfile_serialization=False)  # torch 1.x's format
 
 
@@ -199,6 +202,45 @@ def padding_dependence(model, ref):
         runs = padding_runs(model, ref)
     return max((runs[name] - runs["logits_single"]).abs().max().item()
                for name in ("logits_full", "logits_full_right_padded"))
+
+
+def with_conv_input_biases(weights):
+    """The official weights with random ``linear1`` biases: the fixtures' are zero (their init), so
+    the leak in them is about 2.5e-6, too small to tell the two padding orders apart."""
+    generator = torch.Generator().manual_seed(0)
+    return {key: torch.randn(t.shape, generator=generator) if key.endswith("linear1.bias") else t
+            for key, t in weights.items()}
+
+
+def official_branch(args, weights, name):
+    """What the official args and weights say of the conv branch ``name`` (of the encoder)."""
+    match = re.fullmatch(r"encoder\.layers\.(\d+)\.self_attn\.branches\.(\d+)", name)
+    layer, index = int(match.group(1)), int(match.group(2))
+    prefix = f"{name}."
+    branch_weights = {key[len(prefix):]: t for key, t in weights.items() if key.startswith(prefix)}
+    kind, kernel, _, heads = args["encoder_branch_type"][index].split(":")
+    kernel_size = args["encoder_kernel_size_list"][layer] if kernel == "default" else int(kernel)
+    glu = args["encoder_glu"] and kind == "dynamic"
+    return branch_weights, int(heads), kernel_size, kernel_size // 2, glu
+
+
+def test_imported_encoder_leaks_padding_as_the_official_order_does(ref, tmp_path):
+    """Every encoder conv branch of the imported model computes the official order (padding zeroed,
+    then linear1/GLU, then the convolution, no re-masking), checked against a reference on the
+    official tensors to 1e-6; the leak sits in the k//2 real positions next to the padding only."""
+    weights = with_conv_input_biases(ref["state_dict"])
+    save_official(tmp_path / "official.pt", ref["args"], weights)
+    import_official(tmp_path / "official.pt", tmp_path / "ours.pt")
+    model = load_imported(tmp_path / "ours.pt", ref)
+    leaked = 0
+    for src in (ref["src_tokens"], ref["src_tokens_right_padded"]):
+        with torch.no_grad(), BranchCalls(model.encoder) as calls:
+            model.encoder(src, ref["src_lengths"])
+        assert len(calls) == len(model.encoder.layers)
+        leaked += check_official_leak(
+            [("encoder." + name, *call) for name, *call in calls],
+            lambda name: official_branch(ref["args"], weights, name))
+    assert leaked > 0
 
 
 def test_without_the_compatibility_option_padding_changes_nothing(imported, ref):

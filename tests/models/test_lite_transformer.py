@@ -1,4 +1,6 @@
 """The lite_transformer model: registry, paper sizes, incremental decoding, causality, padding."""
+import re
+
 import pytest
 import torch
 
@@ -6,6 +8,8 @@ from lsra_fairseq.models.architectures import PAPER_CONFIGS
 from lsra_fairseq.modules import BranchSpecError
 from lsra_fairseq.profiling import count_params
 from lsra_fairseq.profiling.builder import DictionaryTask
+
+from ..modules.test_conv_branch import BranchCalls, branch_weights, check_official_leak
 
 # Spec §5: #Params without the embedding tables (IWSLT counts its untied output matrix).
 PAPER_PARAMS = {
@@ -72,26 +76,41 @@ def batch(lengths, vocab=30, pad=1, eos=2, left_pad=True):
     return out, torch.tensor(lengths)
 
 
+# A beam search of 4 hypotheses over 3 sentences, as fairseq's generator runs it: before step 0 the
+# encoder output is expanded to the beams (sentence 2 twice), then the hypotheses are reordered
+# (and duplicated) along with the incremental state and the encoder output.
+BEAM_ORDERS = {0: [2, 0, 1, 2], 3: [2, 1, 3, 0], 6: [3, 0, 1, 1]}
+
+
 @pytest.mark.parametrize("conv, glu", [("lightweight", False), ("dynamic", True)])
-def test_incremental_decoding_equals_full_forward_after_beam_reorder(conv, glu, build_model):
+def test_incremental_decoding_follows_beam_reorders(conv, glu, build_model):
+    """Each hypothesis, decoded step by step through the reorders, scores as its sentence decoded
+    alone: the encoder output and its padding mask (sentences of 7, 5 and 3 tokens, left-padded)
+    must move with the hypotheses, as must every cached key, value and convolution buffer."""
     model = tiny_model(build_model, conv, glu)
     perturb_biases_and_norms(model)
     src, src_lengths = batch([7, 5, 3])
-    prev = torch.cat([torch.full((3, 1), 2), torch.randint(4, 25, (3, 8))], dim=1)
-    encoder_out = model.encoder(src, src_lengths)
+    torch.manual_seed(5)
+    prev = torch.cat([torch.full((4, 1), 2), torch.randint(4, 25, (4, 8))], dim=1)
+    sentence = torch.arange(len(src_lengths))
     state, steps = {}, []
-    order = torch.arange(3)
-    for t in range(prev.size(1)):
-        if t == 4:  # a beam step: hypotheses are reordered (and duplicated)
-            new_order = torch.tensor([2, 0, 0])
-            model.decoder.reorder_incremental_state_scripting(state, new_order)
-            encoder_out = model.encoder.reorder_encoder_out(encoder_out, new_order)
-            prev, order = prev[new_order], order[new_order]
-            steps = [s[new_order] for s in steps]
-        steps.append(model.decoder(prev[:, :t + 1], encoder_out, incremental_state=state)[0][:, -1])
     with torch.no_grad():
-        full = model(src[order], src_lengths[order], prev)[0]
-    assert (torch.stack(steps, 1) - full).abs().max() <= 1e-5
+        encoder_out = model.encoder(src, src_lengths)
+        for t in range(prev.size(1)):
+            if t in BEAM_ORDERS:
+                new_order = torch.tensor(BEAM_ORDERS[t])
+                encoder_out = model.encoder.reorder_encoder_out(encoder_out, new_order)
+                sentence = sentence[new_order]
+                if t:
+                    model.decoder.reorder_incremental_state_scripting(state, new_order)
+                    prev, steps = prev[new_order], [s[new_order] for s in steps]
+            steps.append(model.decoder(prev[:, :t + 1], encoder_out, incremental_state=state)[0][:, -1])
+        decoded = torch.stack(steps, 1)
+        for i, s in enumerate(sentence.tolist()):
+            tokens = src[s][src[s].ne(1)].unsqueeze(0)
+            alone = model(tokens, src_lengths[s:s + 1], prev[i:i + 1])[0][0]
+            assert (decoded[i] - alone).abs().max() <= 1e-5, (i, s)
+    assert sentence.tolist() == [2, 1, 0, 0]  # the reorders really moved and duplicated sentences
 
 
 @pytest.mark.parametrize("conv, glu", [("lightweight", False), ("dynamic", True)])
@@ -135,6 +154,27 @@ def test_official_padding_option_leaks_bias_as_the_official_code_does(build_mode
     padded = model.encoder(src, lengths)["encoder_out"][0][-4:, 1]
     alone = model.encoder(tokens, lengths[1:])["encoder_out"][0][:, 0]
     assert (padded - alone).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("conv, glu", [("lightweight", False), ("dynamic", True)])
+def test_official_padding_option_computes_the_official_order(conv, glu, build_model):
+    """Inside the model, every encoder conv branch with ``official_padding`` matches the reference
+    of the official order (to 1e-6), and its leak is confined to the k//2 positions next to the
+    padding."""
+    model = tiny_model(build_model, conv, glu, official_padding=True)
+    perturb_biases_and_norms(model)
+    src, lengths = batch([9, 4, 6])
+    modules = dict(model.encoder.named_modules())
+    kernels = [int(k) for k in TINY["encoder_kernel_size_list"].split(",")]
+
+    def describe(name):  # the encoder's conv branch: "...:default:16:4" (tiny_model), symmetric
+        kernel_size = kernels[int(re.fullmatch(r"layers\.(\d+)\.self_attn\.branches\.1", name).group(1))]
+        return branch_weights(modules[name]), 4, kernel_size, kernel_size // 2, glu
+
+    with torch.no_grad(), BranchCalls(model.encoder) as calls:
+        model.encoder(src, lengths)
+    assert len(calls) == len(kernels)
+    assert check_official_leak(calls, describe) > 0
 
 
 @pytest.mark.parametrize("overrides, offending", [

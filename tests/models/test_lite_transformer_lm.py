@@ -94,16 +94,26 @@ def test_lm_is_causal(variant, build_model):
             assert (out[:, t + 1] - base[:, t + 1]).abs().max() > 1e-3
 
 
-def test_right_padding_does_not_change_a_sequence(build_model):
-    model = tiny_lm(build_model)
+@pytest.mark.parametrize("variant", ["plain", "adaptive-tied"])
+@pytest.mark.parametrize("left_pad", [True, False])
+def test_padding_does_not_change_a_sequence(variant, left_pad, build_model):
+    """Sequences of 9, 5 and 2 tokens in one batch score as each alone. Right padding follows the
+    real tokens, which a causal model never reads; left padding precedes them, so only the padding
+    masks (attention keys, convolution inputs) keep it out."""
+    model = tiny_lm(build_model, variant)
     perturb_biases_and_norms(model)
     torch.manual_seed(3)
-    tokens = torch.randint(4, VOCAB, (2, 9))
-    tokens[1, 5:] = 1  # pad
+    lengths, width = [9, 5, 2], 9
+    rows = [torch.randint(4, VOCAB, (n,)) for n in lengths]
+    tokens = torch.full((len(rows), width), 1)  # pad
+    real = [slice(width - n, None) if left_pad else slice(0, n) for n in lengths]
+    for i, row in enumerate(rows):
+        tokens[i, real[i]] = row
     with torch.no_grad():
         padded = log_probs(model, tokens)
-        alone = log_probs(model, tokens[1:, :5])
-    assert (padded[1, :5] - alone[0]).abs().max() <= 1e-5
+        for i, row in enumerate(rows):
+            alone = log_probs(model, row.unsqueeze(0))[0]
+            assert (padded[i, real[i]] - alone).abs().max() <= 1e-5, i
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -149,7 +159,27 @@ def test_bad_adaptive_options_fail_at_build(overrides, message, build_model):
         build_model("lite_transformer_lm", DictionaryTask(VOCAB, joined=True), **options)
 
 
-def test_every_lm_arch_is_registered():
+# Spec §2-§3, written out here (not read from LM_PAPER_CONFIGS): the WikiText-103 LM.
+WIKI103_PAPER_OPTIONS = {
+    "decoder_embed_dim": 896, "decoder_ffn_embed_dim": 896, "decoder_layers": 12,
+    "decoder_kernel_size_list": "15,15,31,31,31,31,63,63,63,63,63,63",
+    "decoder_branch_type": "attn:1:448:4,dynamic:default:448:4", "decoder_glu": True,
+    "dropout": 0.21, "attention_dropout": 0.14, "weight_dropout": 0.14,
+    "adaptive_input": True, "adaptive_input_cutoff": "20000,60000", "adaptive_input_factor": 4,
+    "adaptive_softmax_cutoff": "20000,60000", "adaptive_softmax_factor": 4,
+    "tie_adaptive_weights": True, "tie_adaptive_proj": True,
+}
+
+
+def test_lm_arch_sets_the_papers_options_through_fairseqs_parser(tmp_path):
+    """What ``fairseq-train --task language_modeling --arch lite_transformer_lm_wiki103`` parses:
+    the arch function fills every paper option, and a flag given on the command line still wins."""
+    from fairseq import options
     from fairseq.models import ARCH_MODEL_NAME_REGISTRY
 
     assert all(ARCH_MODEL_NAME_REGISTRY[name] == "lite_transformer_lm" for name in LM_PAPER_CONFIGS)
+    parser = options.get_training_parser()
+    args = options.parse_args_and_arch(parser, [str(tmp_path), "--task", "language_modeling",
+                                                "--arch", "lite_transformer_lm_wiki103", "--dropout", "0.3"])
+    parsed = {name: getattr(args, name, None) for name in WIKI103_PAPER_OPTIONS}
+    assert parsed == dict(WIKI103_PAPER_OPTIONS, dropout=0.3)

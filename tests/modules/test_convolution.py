@@ -1,7 +1,4 @@
 """The O(T x k) convolutions against a direct loop, fairseq's TBC modules, and a memory bound."""
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -50,14 +47,32 @@ def test_incremental_equals_full_causal_forward(cls, length):
     torch.testing.assert_close(steps, conv(x), atol=1e-6, rtol=0)
 
 
-def test_weight_dropout_drops_taps_in_training_only():
-    conv = LightweightConv(C, K, H, K // 2, weight_dropout=0.5)
-    x = torch.randn(T, B, C)
-    conv.eval()
-    torch.testing.assert_close(conv(x), conv(x))
-    conv.train()
+@pytest.mark.parametrize("cls", [LightweightConv, DynamicConv])
+def test_weight_dropout_drops_whole_taps_in_training_only(cls):
+    """DropConnect acts on the normalised taps. An impulse at t0 makes out[t, b, c] the tap
+    t0 + padding_l - t of channel c's head, so every output is either dropped (0) or that tap
+    scaled by 1/(1-p), and all channels of a head agree (they share the tap); dropout on the
+    output or on the input would zero channels independently."""
+    p, t0 = 0.5, T // 2
     torch.manual_seed(0)
-    assert not torch.allclose(conv(x), conv.eval()(x))
+    conv = cls(C, K, H, K // 2, weight_dropout=p)
+    x = torch.zeros(T, B, C)
+    x[t0] = 1.0
+    conv.eval()
+    undropped = conv(x)
+    torch.testing.assert_close(undropped, direct_convolution(x, taps_of(conv, x), K // 2), atol=1e-6, rtol=0)
+    conv.train()
+    torch.manual_seed(1)
+    dropped = conv(x)
+    reached = undropped.abs() > 0  # the k positions the impulse reaches
+    assert reached.any(dim=-1).sum() == K * B
+    kept = (dropped - undropped / (1 - p)).abs() <= 1e-6
+    assert ((dropped == 0) | kept).all()
+    assert (dropped[reached] == 0).any() and kept[reached].any()
+    per_head = dropped.view(T, B, H, C // H)
+    assert torch.equal(per_head.amax(-1), per_head.amin(-1))  # one draw per tap, not per channel
+    if cls is LightweightConv:  # one kernel for every sentence of the batch
+        assert torch.equal(dropped, dropped[:, :1].expand_as(dropped))
 
 
 def test_matches_fairseq_tbc_modules():
@@ -78,29 +93,51 @@ def test_matches_fairseq_tbc_modules():
             torch.testing.assert_close(ours(x), theirs(x, unfold=unfold), atol=1e-6, rtol=0)
 
 
-PEAK_MEMORY_SCRIPT = """
-import resource, sys, torch
-from lsra_fairseq.modules import {cls}
-torch.set_num_threads(1)
-conv = {cls}(64, 31, 4, 15).eval()
-x = torch.randn(int(sys.argv[1]), 4, 64)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-with torch.no_grad():
-    conv(x)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
-"""
+def largest_allocation(run):
+    """The largest single allocation (in float32 elements) made while ``run`` runs, as PyTorch's
+    profiler records every allocation of every operator, forward and backward. (Not a dispatch
+    mode: the convolutions switch to their textbook algorithm under one, for the MAC counter.)"""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        run()
+    return max(max(event.self_cpu_memory_usage, 0) for event in prof.events()) // 4
 
 
-@pytest.mark.parametrize("cls", ["LightweightConv", "DynamicConv"])
-def test_peak_memory_grows_linearly_with_length(cls):
-    """No T x T band matrix: the forward's peak memory at T=4096 is at most 5x that at T=1024.
+# Long enough that a T x T band matrix per head (fairseq's "expanded" mode: B * H * T^2 elements)
+# is 8x the k-wide windows of every position and channel (T * B * C * k elements), and that the
+# convolutions take their algorithm for long sequences.
+LONG_T, LONG_B, LONG_C, LONG_H, LONG_K = 1024, 2, 16, 4, 31
+WINDOWS = LONG_T * LONG_B * LONG_C * LONG_K
+LINEAR_BOUND = 2 * WINDOWS  # two copies of the windows at most (0.51 copies measured)
 
-    Each length runs in a fresh process, so the peak resident size is that forward's alone.
-    """
-    def peak_kib(length):
-        out = subprocess.run([sys.executable, "-c", PEAK_MEMORY_SCRIPT.format(cls=cls), str(length)],
-                             check=True, capture_output=True, text=True)
-        return max(int(out.stdout.strip()), 1)
 
-    short, long = peak_kib(1024), peak_kib(4096)
-    assert long <= 5 * short, f"peak memory {short} KiB at T=1024 but {long} KiB at T=4096"
+def forward_and_backward(conv, x):
+    x = x.clone().requires_grad_()
+    conv(x).square().sum().backward()
+
+
+@pytest.mark.parametrize("cls", [LightweightConv, DynamicConv])
+@pytest.mark.parametrize("padding_l", [LONG_K // 2, LONG_K - 1])
+def test_memory_is_linear_in_length(cls, padding_l):
+    """No tensor of a forward (inference) or of a forward + backward (training, DropConnect on)
+    holds more than twice T x B x C x k elements: nothing quadratic in T is ever built."""
+    torch.manual_seed(3)
+    x = torch.randn(LONG_T, LONG_B, LONG_C)
+    conv = cls(LONG_C, LONG_K, LONG_H, padding_l, weight_dropout=0.1)
+    with torch.no_grad():
+        inference = largest_allocation(lambda: conv.eval()(x))
+    training = largest_allocation(lambda: forward_and_backward(conv.train(), x))
+    assert max(inference, training) <= LINEAR_BOUND, (inference, training, WINDOWS)
+    assert training >= LONG_T * LONG_B * LONG_C  # the counter saw the tensors of the run
+
+
+@pytest.mark.parametrize("name", ["LightweightConv1dTBC", "DynamicConv1dTBC"])
+def test_memory_bound_flags_a_band_matrix(name):
+    """The control: fairseq's expanded mode builds a B*H x T x T band matrix, which the bound above
+    flags."""
+    from fairseq import modules
+
+    conv = getattr(modules, name)(LONG_C, LONG_K, LONG_K // 2, LONG_H, weight_softmax=True).eval()
+    x = torch.randn(LONG_T, LONG_B, LONG_C)
+    with torch.no_grad():
+        largest = largest_allocation(lambda: conv(x, unfold=False))
+    assert largest >= LONG_B * LONG_H * LONG_T ** 2 > LINEAR_BOUND

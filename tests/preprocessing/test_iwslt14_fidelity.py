@@ -48,3 +48,15 @@ def test_official_bpe_codes_reproduce_bpe10k(tokenized, shared_data, split, lang
     with capsys.disabled():
         print(f" [bpe10k {split}.{lang}, from our tokenization: {rate:.2%} of lines differ]", end="")
     assert rate <= 0.01
+
+
+@pytest.mark.parametrize("split, lang", FILES)
+def test_bpe_step_reproduces_bpe10k_exactly_on_official_tok_lc(shared_data, split, lang):
+    """The BPE step alone, on the official tokenized text: every line as the official bpe10k."""
+    root = shared_data / "iwslt14-de-en"
+    codes = str(root / "bpe10k" / "code")
+    ours = [segment(line, codes) for line in read_lines(root / "tok-lc" / f"{split}.{lang}")]
+    official = list(read_lines(root / "bpe10k" / f"{split}.{lang}"))
+    assert len(ours) == len(official)
+    differing = [(i, a, b) for i, (a, b) in enumerate(zip(ours, official)) if a != b]
+    assert not differing, f"{len(differing)} lines differ, e.g. {differing[:3]}"

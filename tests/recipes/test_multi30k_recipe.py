@@ -2,6 +2,8 @@
 import json
 import shutil
 
+import torch
+
 from lsra_fairseq.evaluation import evaluate
 from lsra_fairseq.preprocessing import pipeline
 from lsra_fairseq import training
@@ -10,6 +12,17 @@ from ..conftest import REPO
 
 SMALL = ["--encoder-layers", "1", "--decoder-layers", "1", "--encoder-kernel-size-list", "3",
          "--decoder-kernel-size-list", "3"]
+
+
+def params_of_checkpoint(path):
+    """#Params (spec §5) from the checkpoint's tensors: all but the embedding tables, and the
+    output matrix only when it is not tied to one."""
+    checkpoint = torch.load(path, weights_only=True)
+    model_cfg = checkpoint["cfg"]["model"]
+    tied = model_cfg["share_all_embeddings"] or model_cfg["share_decoder_input_output_embed"]
+    left_out = (".embed_tokens.", ".embed_positions.") + ((".output_projection.",) if tied else ())
+    return sum(t.numel() for key, t in checkpoint["model"].items()
+               if t.is_floating_point() and not any(part in key for part in left_out))
 
 
 def test_prepare_train_and_test_write_a_result(shared_data, tmp_path):
@@ -35,5 +48,5 @@ def test_prepare_train_and_test_write_a_result(shared_data, tmp_path):
     assert result["averaged"] == ["checkpoint1.pt", "checkpoint2.pt"]
     assert result["sentences"] == 200  # no sentence lost to fairseq's batch-size rounding
     assert {"bleu", "sacrebleu", "params", "macs", "checkpoint", "command", "generate_command"} <= set(result)
-    assert result["params"] and result["params"] > 0
+    assert result["params"] == params_of_checkpoint(run / "average_last2.pt")
     shutil.rmtree(run)
