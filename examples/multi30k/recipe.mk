@@ -30,3 +30,18 @@ demo: install
 	    | paste -d '\n' examples/multi30k/demo.de - | sed -n 'p;n;s/^/    -> /p'
 	@$(PY) -c 'import json; r = json.load(open("$(DEMO_RESULT)")); \
 	    print("== Multi30k test2016 De-En: BLEU %s (tokenized, lowercased), sacreBLEU %s" % (r["bleu"], r["sacrebleu"]))'
+
+# The comparison table (examples/multi30k/table.yaml): Lite vs Transformer vs LightConv at equal
+# #MACs, 3 seeds each; choose the schedule on valid once, then train and score every run. Each run
+# writes its own result file, so an interrupted table resumes where it stopped.
+#   make multi30k-table [MULTI30K=...] [TRAIN_ARGS=...] [TEST_ARGS=...]
+TABLE_RESULTS = $(RESULTS)/multi30k-table
+table = $(BIN)/lsra-table $(1) examples/multi30k/table.yaml --data $(DATA_BIN)/multi30k \
+    --runs $(RUNS)/multi30k-table --results $(TABLE_RESULTS) \
+    --train-args "--cpu $(TRAIN_ARGS)" --test-args "--cpu $(TEST_ARGS)"
+.PHONY: multi30k-table
+multi30k-table: export OMP_WAIT_POLICY = PASSIVE
+multi30k-table: install
+	$(MAKE) prepare-multi30k RAW=$(MULTI30K)
+	test -f $(TABLE_RESULTS)/schedule.json || $(call table,select)
+	$(call table,run)

@@ -1,0 +1,1 @@
+"""Multi-run experiments: the paper's comparisons at equal #MACs, seeds and all (``lsra-table``)."""
