@@ -31,8 +31,17 @@ setup(
         "subword-nmt>=0.3.8,<0.4",
         "PyYAML>=5.1",  # recipe configs (lsra-train); omegaconf needs it too
         "rouge-score>=0.1.2,<0.2",  # ROUGE for summarization (the lsra_summarization task)
+        # fast generation and lsra-export: ONNX graphs, ONNX Runtime (also int8), the graph optimizer
+        "onnx>=1.16,<2",
+        "onnxruntime>=1.18,<2",
+        "onnxscript>=0.2,<1",
+        "matplotlib>=3.7",  # the comparison table's plot (lsra-table)
     ],
-    extras_require={"test": ["pytest>=7,<9"]},
+    extras_require={
+        "test": ["pytest>=7,<9"],
+        # make bench: the CTranslate2 baseline
+        "bench": ["ctranslate2>=4.5,<5"],
+    },
     entry_points={"console_scripts": [
         "lsra-profile = lsra_fairseq.profiling.cli:main",
         "lsra-import-official = lsra_fairseq.conversion.official:main",
@@ -40,5 +49,9 @@ setup(
         "lsra-train = lsra_fairseq.training:main",
         "lsra-evaluate = lsra_fairseq.evaluation.evaluate:main",
         "lsra-average-checkpoints = lsra_fairseq.evaluation.averaging:main",
+        "lsra-translate = lsra_fairseq.generation.cli:main",
+        "lsra-export = lsra_fairseq.export.cli:main",
+        "lsra-compress = lsra_fairseq.compression.cli:main",
+        "lsra-table = lsra_fairseq.experiments.table:main",
     ]},
 )

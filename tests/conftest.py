@@ -11,6 +11,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LSRA_SHARED", REPO.parent / "shared"))
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: minutes of training; `make test-slow` runs them, `make test` not")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = SHARED / "data"
@@ -29,3 +33,20 @@ def one_thread():
     """Small models run faster on one thread, and the CPUs are shared with other processes."""
     with macs.one_thread():
         yield
+
+
+@pytest.fixture(scope="session")
+def small_multi30k(shared_data, tmp_path_factory) -> Path:
+    """The Multi30k recipe's binaries for the first 200 lines of every raw file (BPE 300 merges)."""
+    from lsra_fairseq.preprocessing import pipeline
+
+    root = tmp_path_factory.mktemp("small_multi30k")
+    raw = root / "raw"
+    raw.mkdir()
+    for path in (shared_data / "multi30k" / "raw").iterdir():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)[:200]
+        (raw / path.name).write_text("".join(lines), encoding="utf-8")
+    data = root / "data-bin"
+    assert pipeline.main(["multi30k", "--raw", str(raw), "--work", str(root / "work"),
+                          "--dest", str(data), "--bpe-merges", "300", "--workers", "1"]) == 0
+    return data
