@@ -41,8 +41,8 @@ test: install
 
 # The tests marked slow (multi-process training runs); the summary goes to results/test-slow.txt.
 test-slow: install
-	set -o pipefail; { echo "# make test-slow: pytest -q -p no:cacheprovider -m slow -rA tests"; \
-	    LSRA_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider -m slow -rA tests 2>&1; } \
+	set -o pipefail; { echo "# make test-slow: pytest -q -p no:cacheprovider -m slow -rpfEs --disable-warnings tests"; \
+	    LSRA_SHARED=$(SHARED) $(PY) -m pytest -q -p no:cacheprovider -m slow -rpfEs --disable-warnings tests 2>&1; } \
 	    | tee $(RESULTS)/test-slow.txt
 
 # The paper's #Params / #MACs tables, measured here and compared (exits non-zero when a row is off).
