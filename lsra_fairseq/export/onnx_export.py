@@ -12,6 +12,7 @@ outputs are the tensors of ``lsra_fairseq.generation.decoder_step``), ``config.j
 tokens, shapes, dictionaries), and ``ort_decode.py``, the reference decoding loop.
 """
 import json
+import logging
 import shutil
 import warnings
 from pathlib import Path
@@ -41,6 +42,10 @@ def export_graphs(model, out_dir: Path) -> Dict[str, Path]:
     import onnx
     import onnxscript.optimizer
 
+    # Importing fairseq leaves the root logger at DEBUG, and onnxscript's optimizer and its IR
+    # library log every pass and folded constant at DEBUG: thousands of lines on stderr per graph.
+    for name in ("onnx_ir", "onnxscript"):
+        logging.getLogger(name).setLevel(logging.INFO)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.eval()
     step = DecoderStep(model.decoder)
