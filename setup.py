@@ -11,7 +11,7 @@ setup(
     description="Lite Transformer's Long-Short Range Attention as a fairseq plugin",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    python_requires=">=3.9",
+    python_requires=">=3.10",  # zip(strict=True)
     packages=find_packages(include=["lsra_fairseq", "lsra_fairseq.*"]),
     install_requires=[
         "torch>=2.1,<2.14",

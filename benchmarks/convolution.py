@@ -39,7 +39,8 @@ def build(kind: str, contender: str, channels: int, heads: int, kernel: int, see
     """One contender as a callable ``x -> output`` in training mode (the taps' DropConnect off, so
     every contender computes the same numbers)."""
     torch.manual_seed(seed)
-    ours = CONVOLUTIONS[kind](channels, kernel, heads, kernel // 2).train()
+    ours = CONVOLUTIONS[kind](channels=channels, kernel_size=kernel, heads=heads,
+                              padding_l=kernel // 2).train()
     if not contender.startswith("fairseq"):
         if contender == "ours":
             return ours, ours

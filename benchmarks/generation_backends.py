@@ -22,7 +22,7 @@ def add_arguments(parser) -> None:
 
 
 def _model():
-    from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model
+    from lsra_fairseq.builder import DictionaryTask, build_registered_model
 
     torch.manual_seed(0)
     task = DictionaryTask(8848, 6632)

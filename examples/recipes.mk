@@ -4,7 +4,7 @@
 #   WORKERS=n        processes for preparation (default: all cores)
 #   MODEL=name       a model of examples/<dir>/train.yaml (train, test-model)
 #   TRAIN_ARGS=...   more fairseq-train flags, e.g. "--cpu --max-update 100" or "--stop-time-hours 2"
-#   TEST_ARGS=...    more flags for the test tool (and fairseq-generate / eval-lm), e.g. "--cpu"
+#   TEST_ARGS=...    more flags for lsra-evaluate (and fairseq-generate / eval-lm), e.g. "--cpu"
 WORK_DIR ?= data
 DATA_BIN ?= data-bin
 RUNS ?= runs
@@ -25,12 +25,14 @@ train-$(1): install
 	    --run-dir $$(RUNS)/$(1)/$$(MODEL) $$(TRAIN_ARGS)
 endef
 
-# $(call translation_recipe,dataset,config folder under examples/,lsra-evaluate protocol flags)
-define translation_recipe
+# $(call dataset_recipe,dataset,config folder under examples/,lsra-evaluate protocol flags[,lsra-prepare
+# flags[,default MODEL]]): prepare-<dataset>, train-<dataset> and test-model-<dataset>.
+define dataset_recipe
 $(call train_recipe,$(1),$(2))
 .PHONY: prepare-$(1) test-model-$(1)
+train-$(1) test-model-$(1): MODEL := $$(or $$(MODEL),$(5))
 prepare-$(1): install
-	$$(BIN)/lsra-prepare $(1) $$(call prepare-flags,$(1))
+	$$(BIN)/lsra-prepare $(1) $$(call prepare-flags,$(1)) $(4)
 test-model-$(1): install
 	$$(call need-model,examples/$(2)/train.yaml)
 	$$(BIN)/lsra-evaluate $$(DATA_BIN)/$(1) $$(RUNS)/$(1)/$$(MODEL) --dataset $(1) --model $$(MODEL) \

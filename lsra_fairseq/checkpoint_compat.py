@@ -17,6 +17,7 @@ import zipfile
 import torch
 
 from .checkpoint_checks import IMPORT_HINT, UNSAFE_HINT, check_checkpoint, official_global
+from .patching import install_once
 
 # What fairseq writes into a checkpoint besides tensors and plain containers.
 FAIRSEQ_CHECKPOINT_GLOBALS = [argparse.Namespace]
@@ -68,7 +69,6 @@ def _explained(load):
         if problem:
             raise CheckpointError(problem)
         return state
-    load_checkpoint_to_cpu.explained = True
     return load_checkpoint_to_cpu
 
 
@@ -76,5 +76,4 @@ def explain_checkpoint_errors() -> None:
     """Wraps fairseq's single checkpoint reader (used by training, generation and evaluation)."""
     from fairseq import checkpoint_utils
 
-    if not getattr(checkpoint_utils.load_checkpoint_to_cpu, "explained", False):
-        checkpoint_utils.load_checkpoint_to_cpu = _explained(checkpoint_utils.load_checkpoint_to_cpu)
+    install_once(checkpoint_utils, "load_checkpoint_to_cpu", _explained)

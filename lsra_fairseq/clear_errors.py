@@ -9,21 +9,21 @@ import sys
 from pathlib import Path
 
 from .checkpoint_compat import CheckpointError
-from .conversion.errors import OfficialCheckpointError
+from .conversion.official_args import OfficialCheckpointError
 from .modules.branch_spec import BranchSpecError
+from .patching import install_once
 
 EXPLAINED = (CheckpointError, OfficialCheckpointError, BranchSpecError)
 
 
-def print_explained_errors_alone() -> None:
-    previous = sys.excepthook
-    if getattr(previous, "explained_errors", False):
-        return
-
+def _explaining(previous):
     def excepthook(kind, error, traceback):
         if issubclass(kind, EXPLAINED):
             sys.stderr.write(f"{Path(sys.argv[0]).name}: error: {error}\n")
         else:
             previous(kind, error, traceback)
-    excepthook.explained_errors = True
-    sys.excepthook = excepthook
+    return excepthook
+
+
+def print_explained_errors_alone() -> None:
+    install_once(sys, "excepthook", _explaining)

@@ -22,6 +22,8 @@ import socket
 import torch
 import torch.distributed as dist
 
+from .patching import install_once
+
 logger = logging.getLogger(__name__)
 
 CPU_BACKEND = "gloo"
@@ -110,15 +112,12 @@ def data_parallel(torch_ddp, module, device_ids=None, output_device=None, **kwar
 
 
 def adapt_fairseq_for_cpu_processes() -> None:
-    """Installs the three adaptations once (idempotent): process start, gathering, DDP wrapping."""
+    """Installs the three adaptations: process start, gathering, DDP wrapping. Each is called with
+    fairseq's own function first."""
     from fairseq.distributed import utils as distributed_utils
     from fairseq.models import distributed_fairseq_model
 
-    if getattr(distributed_utils.call_main, "cpu_processes", False):
-        return
     for owner, name, adapted in ((distributed_utils, "call_main", call_main),
                                  (distributed_utils, "all_gather_list", all_gather_list),
                                  (distributed_fairseq_model, "DistributedDataParallel", data_parallel)):
-        wrapper = functools.partial(adapted, getattr(owner, name))
-        wrapper.cpu_processes = True
-        setattr(owner, name, wrapper)
+        install_once(owner, name, lambda fairseq_function: functools.partial(adapted, fairseq_function))

@@ -11,6 +11,8 @@ import sys
 
 import torch
 
+from .patching import install_once
+
 logger = logging.getLogger(__name__)
 INTERACTIVE_MODULE = "fairseq_cli.interactive"
 SHOWN = 40  # characters of a line quoted in a warning
@@ -57,7 +59,6 @@ def checked_batches(make_batches):
         positions = torch.tensor(kept)
         for batch in make_batches([lines[i] for i in kept], cfg, task, max_positions, encode_fn):
             yield batch._replace(ids=positions[batch.ids])
-    wrapper.checked = True
     return wrapper
 
 
@@ -68,5 +69,4 @@ def check_interactive_input() -> None:
         spec = getattr(module, "__spec__", None)
         if module is None or getattr(spec, "name", module.__name__) != INTERACTIVE_MODULE:
             continue
-        if not getattr(module.make_batches, "checked", False):
-            module.make_batches = checked_batches(module.make_batches)
+        install_once(module, "make_batches", checked_batches)

@@ -11,6 +11,8 @@ rebuilt every epoch (sharded data, ``rebuild_batches``) and validation are uncha
 import functools
 import inspect
 
+from .patching import install_once
+
 
 def _reused_across_epochs(task, arguments) -> bool:
     """Whether fairseq caches this iterator (and so keeps the batches of the epoch it was built in)."""
@@ -36,13 +38,11 @@ def first_epoch_batches(get_batch_iterator):
         iterator.seed = seed  # batches are still shuffled per epoch with the run's own seed
         return iterator
 
-    wrapper.first_epoch_batches = True
     return wrapper
 
 
 def resume_with_first_epoch_batches() -> None:
-    """Installs the fix on fairseq's task base class (idempotent)."""
+    """Installs the fix on fairseq's task base class."""
     from fairseq.tasks import FairseqTask
 
-    if not getattr(FairseqTask.get_batch_iterator, "first_epoch_batches", False):
-        FairseqTask.get_batch_iterator = first_epoch_batches(FairseqTask.get_batch_iterator)
+    install_once(FairseqTask, "get_batch_iterator", first_epoch_batches)

@@ -64,7 +64,7 @@ def check_generation(data, checkpoint):
 
 def check_gpu_matches_cpu(checkpoint):
     """The trained model's fp32 logits on GPU and CPU for the same batch."""
-    from lsra_fairseq.profiling.builder import build_from_checkpoint
+    from lsra_fairseq.builder import build_from_checkpoint
 
     model, _ = build_from_checkpoint(str(checkpoint))  # the saved config, weights loaded strictly
     model = model.float().eval()

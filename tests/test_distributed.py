@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 import lsra_fairseq.plugin  # noqa: F401  (installs the adaptations)
 from lsra_fairseq import distributed
-from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model, parse_model_flags
+from lsra_fairseq.builder import DictionaryTask, build_registered_model, parse_model_flags
 
 from .tiny_runs import (LABEL_SMOOTHING, TINY_LSRA, TRAINING, max_difference, parameters, run_train,
                         translation_data, update_losses)

@@ -1,12 +1,14 @@
 # Multi30k De-En (task 1; test = test_2016_flickr) and `make demo`, the project's first command:
 # prepare the data, train a small Lite Transformer on CPU in bounded time, report test2016 BLEU,
 # translate a few sentences with fairseq-interactive.
-#   make demo [MULTI30K=folder with train/val/test_2016_flickr .de/.en, default: download]
+#   make demo [MULTI30K=folder with train/val/test_2016_flickr .de/.en]
 #   make prepare-multi30k [RAW=...]; make train DATASET=multi30k MODEL=lite_demo; make test-model ...
 MULTI30K_AVERAGE := 3
-$(eval $(call translation_recipe,multi30k,multi30k,--average-last $(MULTI30K_AVERAGE) --beam 4 --lenpen 1))
+$(eval $(call dataset_recipe,multi30k,multi30k,--average-last $(MULTI30K_AVERAGE) --beam 4 --lenpen 1))
 
-MULTI30K ?=
+# The raw corpora: the local copy the tests read when it is there (so the demo runs offline),
+# else empty: prepare-multi30k downloads them.
+MULTI30K ?= $(wildcard $(SHARED)/data/multi30k/raw)
 # A fixed number of epochs keeps the demo deterministic; the time limit bounds it on a slow machine.
 DEMO_TRAIN_ARGS := --cpu --max-epoch 5 --stop-time-hours 0.22
 DEMO_RESULT = $(RESULTS)/multi30k-lite_demo.json

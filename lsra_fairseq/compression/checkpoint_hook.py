@@ -7,6 +7,7 @@ applies to a ``torch.load``-ed state; any other file goes to fairseq's reader un
 """
 import functools
 
+from ..patching import install_once
 from .compact import is_compact, load_compact_state
 
 
@@ -27,12 +28,10 @@ def _reading_compact(load):
             overwrite_args_by_name(state["cfg"], arg_overrides)
         return checkpoint_utils._upgrade_state_dict(state)
 
-    load_checkpoint_to_cpu.reads_compact = True
     return load_checkpoint_to_cpu
 
 
 def read_compact_checkpoints() -> None:
     from fairseq import checkpoint_utils
 
-    if not getattr(checkpoint_utils.load_checkpoint_to_cpu, "reads_compact", False):
-        checkpoint_utils.load_checkpoint_to_cpu = _reading_compact(checkpoint_utils.load_checkpoint_to_cpu)
+    install_once(checkpoint_utils, "load_checkpoint_to_cpu", _reading_compact)

@@ -108,7 +108,7 @@ def _model_and_state(checkpoint: Path):
     _plugin()
     from fairseq import checkpoint_utils
 
-    from ..profiling.builder import build_from_checkpoint
+    from ..builder import build_from_checkpoint
 
     model, _ = build_from_checkpoint(str(checkpoint))
     return model.eval(), checkpoint_utils.load_checkpoint_to_cpu(str(checkpoint))

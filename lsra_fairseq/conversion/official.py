@@ -24,14 +24,13 @@ from fairseq.tasks.language_modeling import LanguageModelingConfig
 from fairseq.tasks.translation import TranslationConfig
 from omegaconf import OmegaConf
 
+from ..builder import DictionaryTask
 from ..checkpoint_compat import allow_fairseq_checkpoints
 from ..commands import as_flags
 from ..models.lite_transformer import LiteTransformerConfig
 from ..models.lite_transformer_lm import LiteTransformerLMConfig
-from ..profiling.builder import DictionaryTask
-from .errors import OfficialCheckpointError
-from .official_args import (LM_TASK_FIELDS, TRANSLATION_TASK_FIELDS, lm_options, official_task, task_options,
-                            translation_options)
+from .official_args import (LM_TASK_FIELDS, TRANSLATION_TASK_FIELDS, OfficialCheckpointError, lm_options,
+                            official_task, task_options, translation_options)
 from .official_meters import STAND_INS
 from .official_weights import map_state_dict
 

@@ -8,7 +8,10 @@ value our models cannot reproduce is refused rather than approximated.
 from argparse import Namespace
 from typing import Any, Dict, Iterable
 
-from .errors import OfficialCheckpointError
+
+class OfficialCheckpointError(ValueError):
+    """A file the official-checkpoint importer refuses; the message names the problem."""
+
 
 TRANSLATION_ARCH = "transformer_multibranch_v2"
 LM_ARCH = "transformer_lm_multibranch_v2"

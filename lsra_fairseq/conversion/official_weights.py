@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 from torch import Tensor, nn
 
-from .errors import OfficialCheckpointError
+from .official_args import OfficialCheckpointError
 
 # (official key pattern, our key template); the first matching row wins. A template of None marks
 # a buffer that carries no weights and that our modules recompute (fairseq 0.8's state-dict version

@@ -1,7 +1,7 @@
 """Checkpoint averaging on top of fairseq's checkpoint utilities.
 
 fairseq's ``scripts/average_checkpoints.py`` is not part of the wheel. The paper averages the last
-10 epoch checkpoints for IWSLT (spec §4); the averaged file is an ordinary fairseq checkpoint (the
+10 epoch checkpoints for IWSLT (its Table 1); the averaged file is an ordinary fairseq checkpoint (the
 newest input's state with the mean parameters) that fairseq-generate and fairseq-interactive load.
 """
 import argparse

@@ -1,21 +1,39 @@
-"""``lsra-evaluate``: a trained run -> averaged or best checkpoint -> fairseq-generate -> BLEU -> JSON.
+"""``lsra-evaluate``: a trained run -> its averaged or best checkpoint -> the dataset's metric -> JSON.
+
+``lsra-evaluate DATA RUN_DIR --dataset NAME --model MODEL`` scores the run the way the paper scored
+that dataset; ``SCORINGS`` is the table of datasets:
+
+- translation (``iwslt14``, ``wmt14-en-de``, ``wmt14-en-fr``, ``multi30k``; also any name not in the
+  table): fairseq-generate, tokenized BLEU and sacreBLEU (``bleu``), and #Params / #MACs counted as
+  the paper counts them (a 30-token source and target, ``lsra_fairseq.profiling``);
+- summarization (``cnndm``, the paper's Table 4): fairseq-generate with the ``lsra_summarization``
+  task, whose defaults are the paper's generation settings; ROUGE-1/2/L F1 (``rouge``) against
+  ``DATA/test.reference``;
+- language modeling (``wikitext103``, Table 5): fairseq-eval-lm perplexity on valid and test, every
+  token after a context window (``perplexity``).
 
 Writes ``<run>/generate-<subset>.txt`` (fairseq-generate's output) and
-``<results>/<dataset>-<model>.json`` with the checkpoint, #Params and #MACs (spec §5 conventions,
-from ``lsra_fairseq.profiling``), tokenized BLEU and sacreBLEU, and the commands that produced them.
+``<results>/<dataset>-<model>.json`` with the metrics, the checkpoint and the commands that made them.
+Flags this tool does not know go on to fairseq-generate or fairseq-eval-lm (e.g. ``--cpu``).
 """
 import argparse
 import json
 import shlex
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Callable, Dict, List, Tuple
 
+from ..builder import build_from_checkpoint
 from ..commands import fairseq_command, recorded_command
+from ..generation.generate_file import generate_to_file
+from ..profiling import profile_model
 from .averaging import last_epoch_checkpoints, save_average
 from .bleu import detokenized_sacrebleu, read_generate_output, tokenized_bleu
+from .perplexity import PAPER_CONTEXT_WINDOW, PAPER_TOKENS_PER_SAMPLE, perplexities
 from .results import write_result
+from .rouge import rouge
 
 
 def choose_checkpoint(run_dir: Path, average_last: int) -> Dict:
@@ -48,8 +66,6 @@ def generate(data: Path, checkpoint: str, output: Path, subset: str, beam: int, 
                               "--beam", beam, "--lenpen", lenpen, "--remove-bpe", "--batch-size", batch_size,
                               "--required-batch-size-multiple", 1, *extra)
     if fast:  # the same flags, decoded by lsra_fairseq.generation's fast generator
-        from ..generation.generate_file import generate_to_file
-
         return generate_to_file(command[3:], output, fast, int8)
     print(shlex.join(command), flush=True)
     with open(output, "w", encoding="utf-8") as out:
@@ -61,9 +77,6 @@ def generate(data: Path, checkpoint: str, output: Path, subset: str, beam: int, 
 
 def model_size(checkpoint: str) -> Dict[str, int]:
     """#Params and #MACs of the checkpoint's model, counted as the paper does (30+30 tokens)."""
-    from ..profiling import profile_model
-    from ..profiling.builder import build_from_checkpoint
-
     model, _ = build_from_checkpoint(checkpoint)
     profile = profile_model(model.eval(), src_len=30, tgt_len=30)
     return {"params": profile["params"], "macs": profile["macs"]}
@@ -77,11 +90,12 @@ def read_references(reference: Path, hypotheses: List[str], output: Path, what: 
     return references
 
 
-def evaluate(args, extra: List[str]) -> Path:
+def evaluate_translation(args, extra: List[str]) -> Path:
+    """fairseq-generate -> tokenized BLEU and sacreBLEU, #Params and #MACs."""
     chosen = choose_checkpoint(args.run_dir, args.average_last)
     output = args.run_dir / f"generate-{args.subset}.txt"
-    generate_command = generate(args.data, chosen["checkpoint"], output, args.subset, args.beam,
-                                args.lenpen, args.batch_size, extra, args.fast and args.fast_backend, args.int8)
+    generate_command = generate(args.data, chosen["checkpoint"], output, args.subset, args.beam, args.lenpen,
+                                args.batch_size or 128, extra, args.fast and args.fast_backend, args.int8)
     hyps, refs = read_generate_output(output)
     metrics = {"bleu": round(tokenized_bleu(hyps, refs, args.compound_split).score, 2),
                "compound_split": args.compound_split, "beam": args.beam, "lenpen": args.lenpen,
@@ -103,32 +117,110 @@ def evaluate(args, extra: List[str]) -> Path:
     return path
 
 
-def run_parser(description: str, data_help: str, batch_size: int) -> argparse.ArgumentParser:
-    """The arguments every test target takes: a dataset, a training run, where results go."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("data", type=Path, help=data_help)
+def evaluate_summarization(args, extra: List[str]) -> Path:
+    """fairseq-generate with the ``lsra_summarization`` task -> ROUGE against the BPE-free summaries."""
+    chosen = choose_checkpoint(args.run_dir, args.average_last)
+    output = args.run_dir / f"generate-{args.subset}.txt"
+    command = generate(args.data, chosen["checkpoint"], output, args.subset, args.beam, args.lenpen,
+                       args.batch_size or 32, ["--task", "lsra_summarization", *extra])
+    hypotheses, references = read_generate_output(output)
+    reference_file = args.data / f"{args.subset}.reference"
+    if reference_file.is_file():  # the BPE-free summaries, without fairseq's <unk>
+        references = read_references(reference_file, hypotheses, output, "summaries")
+    metrics = {name: round(value, 2) for name, value in rouge(hypotheses, references).items()}
+    print(f"{args.dataset} {args.model} {args.subset} ({len(hypotheses)} summaries): "
+          + " | ".join(f"{name} {value:.2f}" for name, value in metrics.items()))
+    path = write_result(args.results, args.dataset, args.model, metrics, subset=args.subset,
+                        examples=len(hypotheses), generate_command=command, **chosen)
+    print(f"wrote {path}")
+    return path
+
+
+def evaluate_language_model(args, extra: List[str]) -> Path:
+    """fairseq-eval-lm on each subset -> perplexity and loss (base 2)."""
+    if args.context_window >= args.tokens_per_sample:
+        raise SystemExit(f"--context-window {args.context_window} must be below --tokens-per-sample "
+                         f"{args.tokens_per_sample} (each block scores tokens_per_sample - context_window "
+                         f"new tokens)")
+    chosen = choose_checkpoint(args.run_dir, args.average_last)
+    metrics, commands = perplexities(args.data, chosen["checkpoint"], args.subsets, args.context_window,
+                                     args.tokens_per_sample, args.max_tokens, extra)
+    path = write_result(args.results, args.dataset, args.model, metrics, **chosen,
+                        context_window=args.context_window, eval_lm_commands=commands)
+    print(" | ".join(f"{subset} perplexity {metrics[f'{subset}_ppl']:.2f}" for subset in args.subsets))
+    print(f"wrote {path}")
+    return path
+
+
+def generation_options(group) -> None:
+    """translation and summarization (fairseq-generate)"""
+    group.add_argument("--subset", default="test")
+    group.add_argument("--beam", type=int, default=4)
+    group.add_argument("--lenpen", type=float, default=1.0,
+                       help="summarization: the task turns fairseq's default 1.0 into the paper's 2.0")
+    group.add_argument("--batch-size", type=int, help="default 128 for translation, 32 for summarization")
+
+
+def translation_options(group) -> None:
+    """translation"""
+    group.add_argument("--compound-split", action="store_true", help="split x-y compounds before BLEU (En-De)")
+    group.add_argument("--fast", action="store_true",
+                       help="decode with lsra_fairseq's fast generator instead of fairseq-generate")
+    group.add_argument("--fast-backend", default="onnx", choices=["onnx", "eager", "compile"])
+    group.add_argument("--int8", action="store_true", help="with --fast: int8 weights and products")
+
+
+def language_model_options(group) -> None:
+    """language modeling (fairseq-eval-lm)"""
+    group.add_argument("--subsets", nargs="+", default=["valid", "test"])
+    group.add_argument("--context-window", type=int, default=PAPER_CONTEXT_WINDOW)
+    group.add_argument("--tokens-per-sample", type=int, default=PAPER_TOKENS_PER_SAMPLE,
+                       help="context + new tokens per block; at most the model's positions")
+    group.add_argument("--max-tokens", type=int, default=PAPER_TOKENS_PER_SAMPLE)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a kind of dataset is scored: ``evaluate(args, extra)`` and the option groups it reads."""
+    evaluate: Callable[[argparse.Namespace, List[str]], Path]
+    options: Tuple[Callable, ...]
+
+
+TRANSLATION = Scoring(evaluate_translation, (generation_options, translation_options))
+SCORINGS = {  # every other dataset: TRANSLATION
+    "cnndm": Scoring(evaluate_summarization, (generation_options,)),
+    "wikitext103": Scoring(evaluate_language_model, (language_model_options,)),
+}
+ALIASES = {"wikitext-103": "wikitext103"}
+
+
+def parse_arguments(argv: List[str]) -> Tuple[Scoring, argparse.Namespace, List[str]]:
+    """(the dataset's scoring, its arguments, the flags left for fairseq). The dataset decides
+    which options exist; without one, ``--help`` lists them all."""
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--dataset")
+    dataset = first.parse_known_args(argv)[0].dataset
+    scoring = SCORINGS.get(ALIASES.get(dataset, dataset), TRANSLATION)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="the binarized dataset (lsra-prepare DATASET: data-bin/DATASET)")
     parser.add_argument("run_dir", type=Path, help="the training run's checkpoint folder")
-    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--dataset", required=True, help="picks the metric (cnndm: ROUGE, wikitext103: "
+                                                         "perplexity, any other: BLEU); names the result file")
     parser.add_argument("--model", required=True)
     parser.add_argument("--average-last", type=int, default=0,
                         help="average the last N epoch checkpoints (0: use checkpoint_best.pt)")
-    parser.add_argument("--subset", default="test")
-    parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--results", type=Path, default=Path("results"))
-    return parser
+    groups = scoring.options if dataset else (generation_options, translation_options, language_model_options)
+    for options in groups:
+        options(parser.add_argument_group(options.__doc__))
+    args, extra = parser.parse_known_args(argv)
+    args.dataset = ALIASES.get(args.dataset, args.dataset)
+    return scoring, args, extra
 
 
 def main(argv=None) -> int:
-    parser = run_parser(__doc__.splitlines()[0], "binarized dataset from lsra-prepare (data-bin/<dataset>)", 128)
-    parser.add_argument("--beam", type=int, default=4)
-    parser.add_argument("--lenpen", type=float, default=1.0)
-    parser.add_argument("--compound-split", action="store_true", help="split x-y compounds before BLEU (En-De)")
-    parser.add_argument("--fast", action="store_true",
-                        help="decode with lsra_fairseq's fast generator instead of fairseq-generate")
-    parser.add_argument("--fast-backend", default="onnx", choices=["onnx", "eager", "compile"])
-    parser.add_argument("--int8", action="store_true", help="with --fast: int8 weights and products")
-    args, extra = parser.parse_known_args(argv)  # the rest goes to fairseq-generate (e.g. --cpu)
-    evaluate(args, extra)
+    scoring, args, extra = parse_arguments(sys.argv[1:] if argv is None else list(argv))
+    scoring.evaluate(args, extra)
     return 0
 
 

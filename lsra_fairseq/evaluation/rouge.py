@@ -1,4 +1,4 @@
-"""ROUGE-1/2/L F1 for summaries, with Google's ``rouge-score`` package (spec §4: CNN-DailyMail).
+"""ROUGE-1/2/L F1 for summaries (CNN-DailyMail, the paper's Table 4), with Google's ``rouge-score``.
 
 Scores are the mean F1 over examples, x100, with Porter stemming (ROUGE-1.5.5's ``-m``, what
 summarization papers report). ``rouge-score``'s tokenizer lowercases and keeps only letters and
@@ -6,18 +6,9 @@ digits. Two ROUGE-L variants are reported: ``rougeL`` (one LCS over the whole su
 ``rougeLsum`` (summary-level LCS over sentences, ROUGE-1.5.5's ROUGE-L on sentence-split files,
 the figure summarization papers, this one included, call ROUGE-L). Sentences end at a standalone
 ``.``, ``!`` or ``?`` token (and the closing quotes after it): the CNN-DM text here is tokenized.
-
-``python -m lsra_fairseq.evaluation.rouge DATA RUN_DIR --dataset cnndm --model NAME`` takes the
-run's best (or averaged) checkpoint, runs fairseq-generate on the test set with the paper's settings
-(beam 4, lenpen 2.0, min length 55, max length 140, no repeated trigrams; BPE removed), scores the
-summaries against ``DATA/test.reference`` and writes ``results/<dataset>-<model>.json``.
 """
 import re
-import sys
-from pathlib import Path
 from typing import Dict, List, Sequence
-
-from .results import write_result
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 SENTENCE_END = re.compile(r"(?<=\s[.!?])((?:\s+(?:''|\"|'|`+|\)))*)\s+")
@@ -30,6 +21,8 @@ def split_sentences(text: str) -> List[str]:
 
 
 def scorer():
+    # Imported when first used: rouge-score loads nltk (about 3 s), and every fairseq command
+    # imports this module through the lsra_summarization task.
     from rouge_score import rouge_scorer
 
     return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
@@ -54,46 +47,3 @@ def rouge(hypotheses: Sequence[str], references: Sequence[str]) -> Dict[str, flo
     sums = rouge_sums(hypotheses, references)
     return {name: 100 * total / max(len(hypotheses), 1) for name, total in sums.items()}
 
-
-def evaluate(args, extra: List[str]) -> Path:
-    """Checkpoint -> fairseq-generate with the paper's settings -> ROUGE -> result JSON."""
-    from ..tasks.summarization import PAPER_GENERATION
-    from .bleu import read_generate_output
-    from .evaluate import choose_checkpoint, generate, read_references
-
-    chosen = choose_checkpoint(args.run_dir, args.average_last)
-    output = args.run_dir / f"generate-{args.subset}.txt"
-    # The paper's settings spelled out, so that the recorded command shows them.
-    settings = ["--task", "lsra_summarization"]
-    for name, value in PAPER_GENERATION.items():
-        if name not in ("beam", "lenpen"):
-            settings += [f"--{name.replace('_', '-')}", str(value)]
-    command = generate(args.data, chosen["checkpoint"], output, args.subset, PAPER_GENERATION["beam"],
-                       PAPER_GENERATION["lenpen"], args.batch_size, settings + extra)
-    hypotheses, references = read_generate_output(output)
-    reference_file = args.data / f"{args.subset}.reference"
-    if reference_file.is_file():  # the BPE-free summaries, without fairseq's <unk>
-        references = read_references(reference_file, hypotheses, output, "summaries")
-    metrics = {name: round(value, 2) for name, value in rouge(hypotheses, references).items()}
-    print(f"{args.dataset} {args.model} {args.subset} ({len(hypotheses)} summaries): "
-          + " | ".join(f"{name} {value:.2f}" for name, value in metrics.items()))
-    path = write_result(args.results, args.dataset, args.model, metrics, subset=args.subset,
-                        command=["python", "-m", "lsra_fairseq.evaluation.rouge", *args.argv],
-                        examples=len(hypotheses), generate_command=command, **chosen)
-    print(f"wrote {path}")
-    return path
-
-
-def main(argv=None) -> int:
-    from .evaluate import run_parser
-
-    parser = run_parser(__doc__.splitlines()[0], "binarized dataset (make prepare-cnndm)", 32)
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args, extra = parser.parse_known_args(argv)  # the rest goes to fairseq-generate (e.g. --cpu)
-    args.argv = argv
-    evaluate(args, extra)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

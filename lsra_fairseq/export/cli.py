@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..generation.decoder_step import UnsupportedDecoder
+from .decoder_step import UnsupportedDecoder
 from .checkpoint import load_lite_transformer
 from .onnx_export import export_model
 

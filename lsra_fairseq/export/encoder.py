@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..generation.decoder_step import DecoderStep
+from .decoder_step import DecoderStep
 from ..modules import DynamicConv
 from ..modules.lsra import AttentionBranch
 

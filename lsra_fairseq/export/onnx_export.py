@@ -8,7 +8,7 @@ integer matrix products at run time). The graphs are traced with PyTorch's Torch
 onnxscript's optimizer (about half the nodes).
 
 Files written to the output folder: ``encoder.onnx``, ``decoder_step.onnx`` (their inputs and
-outputs are the tensors of ``lsra_fairseq.generation.decoder_step``), ``config.json`` (special
+outputs are the tensors of ``lsra_fairseq.export.decoder_step``), ``config.json`` (special
 tokens, shapes, dictionaries), and ``ort_decode.py``, the reference decoding loop.
 """
 import json
@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Dict
 
 import torch
-from ..generation.decoder_step import DecoderStep
+from .decoder_step import DecoderStep
 from .encoder import EncoderMemory
+from .int8 import quantize_graph
 
 ENCODER_INPUTS, ENCODER_OUTPUTS = ["src_tokens"], ["enc_k", "enc_v", "enc_bias"]
 STEP_INPUTS = ["tokens", "t", "self_k", "self_v", "conv", "enc_k", "enc_v", "enc_bias"]
@@ -94,8 +95,6 @@ def export_model(model, task, out_dir: Path, int8: bool = False) -> Dict[str, Pa
     out_dir = Path(out_dir)
     paths = export_graphs(model, out_dir)
     if int8:
-        from .int8 import quantize_graph
-
         for path in paths.values():
             quantize_graph(path, path)
     paths["config"] = write_config(model, task, out_dir, int8)

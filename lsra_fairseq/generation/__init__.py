@@ -1,7 +1,7 @@
 """Fast generation for ``lite_transformer`` models.
 
-``decoder_step.DecoderStep``: one decoder step as a pure tensor function (its docstring has the
-state layout); ``runners.build_runner``: encoder + step in ONNX Runtime (default, float32 or
+``lsra_fairseq.export.decoder_step.DecoderStep`` (one decoder step as a pure tensor function, the
+form every runner runs); ``runners.build_runner``: encoder + step in ONNX Runtime (default, float32 or
 int8), PyTorch eager or ``torch.compile``; ``search.FastGenerator``: fairseq
 ``SequenceGenerator`` semantics on top::
 
@@ -9,9 +9,7 @@ int8), PyTorch eager or ``torch.compile``; ``search.FastGenerator``: fairseq
     generator = FastGenerator(runner, tgt_dict, beam_size=4, max_len_b=200, len_penalty=1.0)
     hypos = generator.translate(src_tokens, src_lengths)   # or generator.generate(models, sample)
 """
-from .decoder_step import DecoderState, DecoderStep, UnsupportedDecoder
 from .runners import BACKENDS, DEFAULT_BACKEND, StepRunner, build_runner
 from .search import FastGenerator
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "DecoderState", "DecoderStep", "FastGenerator", "StepRunner",
-           "UnsupportedDecoder", "build_runner"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "FastGenerator", "StepRunner", "build_runner"]

@@ -13,11 +13,12 @@ from typing import Iterator, List
 
 import torch
 
+from .runners import BACKENDS, DEFAULT_BACKEND, build_runner
+from .search import FastGenerator
+
 
 def _parser():
     from fairseq import options
-
-    from .runners import BACKENDS, DEFAULT_BACKEND
 
     parser = options.get_interactive_generation_parser()
     group = parser.add_argument_group("lsra-translate")
@@ -45,9 +46,6 @@ def main(argv=None) -> int:
     from fairseq import checkpoint_utils, options, tasks, utils
     from fairseq.data import data_utils
     from fairseq.dataclass.utils import convert_namespace_to_omegaconf
-
-    from .runners import build_runner
-    from .search import FastGenerator
 
     args = options.parse_args_and_arch(_parser(), argv)
     if args.threads:

@@ -9,6 +9,8 @@ from typing import List
 import torch
 
 from ..commands import recorded_command
+from .runners import build_runner
+from .search import FastGenerator
 
 
 def generate_to_file(flags: List[str], output: Path, backend: str, int8: bool) -> str:
@@ -17,9 +19,6 @@ def generate_to_file(flags: List[str], output: Path, backend: str, int8: bool) -
     import lsra_fairseq.plugin  # noqa: F401
     from fairseq import checkpoint_utils, options, tasks, utils
     from fairseq.dataclass.utils import convert_namespace_to_omegaconf
-
-    from .runners import build_runner
-    from .search import FastGenerator
 
     cfg = convert_namespace_to_omegaconf(options.parse_args_and_arch(options.get_generation_parser(), flags))
     utils.import_user_module(cfg.common)

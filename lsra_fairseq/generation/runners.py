@@ -14,7 +14,9 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-from .decoder_step import DecoderState, DecoderStep
+from ..export.decoder_step import DecoderState, DecoderStep
+from ..export.int8 import quantize_graph
+from ..export.onnx_export import export_graphs
 
 Memory = Tuple[Tensor, Tensor, Tensor]
 BACKENDS = ("onnx", "eager", "compile")
@@ -67,10 +69,7 @@ class OnnxRunner(_Runner):
     """The exported graphs (``lsra_fairseq.export``) in ONNX Runtime, float32 or int8."""
 
     def __init__(self, model, int8: bool = False, graphs_dir: Path = None):
-        import onnxruntime
-
-        from ..export.int8 import quantize_graph
-        from ..export.onnx_export import export_graphs
+        import onnxruntime  # heavy, and only this backend needs it
 
         super().__init__(model)
         self._tmp = None

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import Tensor
 
-from ..tasks.ngram_block import NoRepeatNGramBlock
+from ..modules.ngram_block import NoRepeatNGramBlock
 from .runners import StepRunner
 
 Hypothesis = Dict[str, Tensor]

@@ -1,38 +1,50 @@
-"""Named architectures: the paper's configurations (spec §3) as one table.
+"""Named architectures: the paper's Lite Transformer configurations as one table of named rows.
 
 ``--arch NAME`` alone gives the paper's model; any flag given on the command line still wins.
 Registered names are part of saved checkpoints and must never change.
 """
 from dataclasses import fields
+from functools import partial
 
 from fairseq.models import register_model_architecture
 from fairseq.utils import safe_hasattr
 
 from .lite_transformer import LiteTransformerConfig, default_branches
 
-# name -> (embed dim, conv type, glu, dropout, attention dropout, weight dropout,
-#          encoder-decoder heads, share all embeddings)
+# What the rows of one benchmark share (the paper's experimental setup; the official code's configs).
+IWSLT = dict(conv_type="lightweight", glu=False, dropout=0.2, attention_dropout=0.0, weight_dropout=0.1,
+             decoder_attention_heads=4, share_all_embeddings=False)
+WMT = dict(conv_type="dynamic", glu=True, decoder_attention_heads=8, share_all_embeddings=True)
+
+# name -> the options of ``paper_defaults``; the comment gives the paper's #Params and #MACs
+# (Table 1: IWSLT'14 De-En, Table 2: WMT'14 En-De and En-Fr, Table 4: CNN-DailyMail), which
+# ``lsra-profile --paper`` measures.
 PAPER_CONFIGS = {
-    "lite_transformer_iwslt_de_en_160": (160, "lightweight", False, 0.2, 0.0, 0.1, 4, False),
-    "lite_transformer_iwslt_de_en_240": (240, "lightweight", False, 0.2, 0.0, 0.1, 4, False),
-    "lite_transformer_iwslt_de_en_320": (320, "lightweight", False, 0.2, 0.0, 0.1, 4, False),
-    "lite_transformer_wmt_en_de_200": (200, "dynamic", True, 0.04, 0.03, 0.03, 8, True),
-    "lite_transformer_wmt_en_de_408": (408, "dynamic", True, 0.08, 0.06, 0.06, 8, True),
-    "lite_transformer_wmt_en_de_496": (496, "dynamic", True, 0.1, 0.08, 0.08, 8, True),
-    "lite_transformer_wmt_en_fr_200": (200, "dynamic", True, 0.04, 0.03, 0.03, 8, True),
-    "lite_transformer_wmt_en_fr_408": (408, "dynamic", True, 0.08, 0.07, 0.07, 8, True),
-    "lite_transformer_wmt_en_fr_496": (496, "dynamic", True, 0.1, 0.08, 0.08, 8, True),
-    "lite_transformer_cnndm_496": (496, "dynamic", True, 0.15, 0.1, 0.1, 8, True),
+    "lite_transformer_iwslt_de_en_160": dict(IWSLT, embed_dim=160),  # 2.8M params, 54M MACs
+    "lite_transformer_iwslt_de_en_240": dict(IWSLT, embed_dim=240),  # 5.4M params, 119M MACs
+    "lite_transformer_iwslt_de_en_320": dict(IWSLT, embed_dim=320),  # 8.9M params, 209M MACs
+    "lite_transformer_wmt_en_de_200":  # 2.9M params, 90M MACs
+        dict(WMT, embed_dim=200, dropout=0.04, attention_dropout=0.03, weight_dropout=0.03),
+    "lite_transformer_wmt_en_de_408":  # 11.7M params, 360M MACs
+        dict(WMT, embed_dim=408, dropout=0.08, attention_dropout=0.06, weight_dropout=0.06),
+    "lite_transformer_wmt_en_de_496":  # 17.3M params, 527M MACs
+        dict(WMT, embed_dim=496, dropout=0.1, attention_dropout=0.08, weight_dropout=0.08),
+    "lite_transformer_wmt_en_fr_200":  # 2.9M params, 90M MACs
+        dict(WMT, embed_dim=200, dropout=0.04, attention_dropout=0.03, weight_dropout=0.03),
+    "lite_transformer_wmt_en_fr_408":  # 11.7M params, 360M MACs
+        dict(WMT, embed_dim=408, dropout=0.08, attention_dropout=0.07, weight_dropout=0.07),
+    "lite_transformer_wmt_en_fr_496":  # 17.3M params, 527M MACs
+        dict(WMT, embed_dim=496, dropout=0.1, attention_dropout=0.08, weight_dropout=0.08),
+    "lite_transformer_cnndm_496":  # 17.3M params, 0.8G MACs
+        dict(WMT, embed_dim=496, dropout=0.15, attention_dropout=0.1, weight_dropout=0.1),
 }
 
 
-def paper_defaults(embed_dim, conv_type, glu, dropout, attention_dropout, weight_dropout,
-                   encoder_decoder_heads, share_all):
-    """The option values of one paper configuration (the same for encoder and decoder)."""
+def paper_defaults(embed_dim: int, glu: bool, conv_type: str, **options) -> dict:
+    """The option values of one paper row: ``embed_dim`` (also the FFN's width) and ``glu`` hold
+    for the encoder and the decoder alike, each 6 layers of the default branch split."""
     branches = default_branches(embed_dim, conv_type)
-    defaults = {"dropout": dropout, "attention_dropout": attention_dropout,
-                "weight_dropout": weight_dropout, "conv_type": conv_type,
-                "decoder_attention_heads": encoder_decoder_heads, "share_all_embeddings": share_all}
+    defaults = dict(options, conv_type=conv_type)
     for side in ("encoder", "decoder"):
         defaults.update({f"{side}_embed_dim": embed_dim, f"{side}_ffn_embed_dim": embed_dim,
                          f"{side}_layers": 6, f"{side}_branch_type": branches, f"{side}_glu": glu})
@@ -66,10 +78,12 @@ def apply_defaults(args, defaults, config_class=LiteTransformerConfig):
                      if value is not None and not is_interpolation(value)})
 
 
-def _register(name, defaults):
-    register_model_architecture("lite_transformer", name)(lambda args: apply_defaults(args, defaults))
+def register(model: str, arch: str, defaults: dict, config_class=LiteTransformerConfig) -> None:
+    """Registers ``arch`` of ``model``: ``defaults``, then ``config_class``'s, for unset options."""
+    register_model_architecture(model, arch)(
+        partial(apply_defaults, defaults=defaults, config_class=config_class))
 
 
-_register("lite_transformer_base", {})
-for _name, _config in PAPER_CONFIGS.items():
-    _register(_name, paper_defaults(*_config))
+register("lite_transformer", "lite_transformer_base", {})
+for _name, _row in PAPER_CONFIGS.items():
+    register("lite_transformer", _name, paper_defaults(**_row))

@@ -10,6 +10,7 @@ from fairseq.models import (FairseqEncoder, FairseqEncoderDecoderModel, FairseqI
 from fairseq.modules import PositionalEmbedding
 from torch import Tensor, nn
 
+from ..generation.hub import use_fast_generator
 from ..modules import LSRALayer, check_kernel_sizes, parse_branches
 from ..modules.branch_spec import BRANCH_TYPES
 
@@ -18,7 +19,8 @@ ConvType = ChoiceEnum([t for t in BRANCH_TYPES if t != "attn"])
 
 
 @dataclass
-class LiteTransformerConfig(FairseqDataclass):
+class LSRADecoderConfig(FairseqDataclass):
+    """The options of a stack of causal LSRA blocks: the translation decoder's, and the LM's."""
     dropout: float = field(default=0.1, metadata={"help": "dropout after every sublayer"})
     attention_dropout: float = field(default=0.08, metadata={"help": "dropout on attention weights"})
     activation_dropout: float = field(default=0.0, metadata={"help": "dropout after the FFN's ReLU"})
@@ -31,6 +33,21 @@ class LiteTransformerConfig(FairseqDataclass):
         default="dynamic",
         metadata={"help": "convolution of the default branch split (attn d/2 + conv d/2, 4 heads each); "
                           "ignored where --encoder/decoder-branch-type is given"})
+    decoder_embed_dim: int = field(default=496, metadata={"help": "decoder embedding dimension"})
+    decoder_ffn_embed_dim: int = field(default=496, metadata={"help": "decoder FFN hidden dimension"})
+    decoder_layers: int = field(default=6, metadata={"help": "number of decoder layers"})
+    decoder_branch_type: str = field(
+        default="", metadata={"help": "comma-separated causal LSRA branches type:kernel:dim:heads, e.g. "
+                                      "'attn:1:80:4,lightweight:default:80:4' (empty: the default split)"})
+    decoder_kernel_size_list: str = field(
+        default=DEFAULT_KERNEL_SIZES, metadata={"help": "comma-separated kernel size per decoder layer"})
+    decoder_glu: bool = field(default=False, metadata={"help": "Linear(c -> 2c) + GLU before decoder convs"})
+    share_decoder_input_output_embed: bool = field(
+        default=False, metadata={"help": "tie the decoder output matrix to its input embedding"})
+
+
+@dataclass
+class LiteTransformerConfig(LSRADecoderConfig):
     encoder_embed_dim: int = field(default=496, metadata={"help": "encoder embedding dimension"})
     encoder_ffn_embed_dim: int = field(default=496, metadata={"help": "encoder FFN hidden dimension"})
     encoder_layers: int = field(default=6, metadata={"help": "number of encoder layers"})
@@ -41,17 +58,8 @@ class LiteTransformerConfig(FairseqDataclass):
         default=DEFAULT_KERNEL_SIZES, metadata={"help": "comma-separated kernel size per encoder layer"})
     encoder_glu: bool = field(default=False, metadata={"help": "Linear(c -> 2c) + GLU before encoder convs"})
     encoder_normalize_before: bool = field(default=False, metadata={"help": "pre-norm encoder blocks"})
-    decoder_embed_dim: int = field(default=496, metadata={"help": "decoder embedding dimension"})
-    decoder_ffn_embed_dim: int = field(default=496, metadata={"help": "decoder FFN hidden dimension"})
-    decoder_layers: int = field(default=6, metadata={"help": "number of decoder layers"})
-    decoder_branch_type: str = field(default="", metadata={"help": "as --encoder-branch-type, causal"})
-    decoder_kernel_size_list: str = field(
-        default=DEFAULT_KERNEL_SIZES, metadata={"help": "comma-separated kernel size per decoder layer"})
-    decoder_glu: bool = field(default=False, metadata={"help": "Linear(c -> 2c) + GLU before decoder convs"})
     decoder_normalize_before: bool = field(default=False, metadata={"help": "pre-norm decoder blocks"})
     decoder_attention_heads: int = field(default=8, metadata={"help": "encoder-decoder attention heads"})
-    share_decoder_input_output_embed: bool = field(
-        default=False, metadata={"help": "tie the decoder output matrix to its input embedding"})
     share_all_embeddings: bool = field(
         default=False, metadata={"help": "share encoder, decoder and output embeddings "
                                          "(needs a joined dictionary)"})
@@ -84,10 +92,12 @@ def build_layers(cfg: LiteTransformerConfig, side: str, causal: bool,
                               embed_dim)
     kernels = check_kernel_sizes(parse_int_list(option("kernel_size_list")), num_layers, causal, side)
     return nn.ModuleList(
-        LSRALayer(embed_dim, option("ffn_embed_dim"), branches, kernel, causal, option("glu"),
-                  encoder_attention_heads, option("normalize_before"), cfg.dropout,
-                  cfg.attention_dropout, cfg.activation_dropout, cfg.weight_dropout,
-                  not cfg.no_weight_softmax, not cfg.no_conv_linear, cfg.official_padding)
+        LSRALayer(embed_dim=embed_dim, ffn_dim=option("ffn_embed_dim"), branches=branches, kernel_size=kernel,
+                  causal=causal, glu=option("glu"), encoder_attention_heads=encoder_attention_heads,
+                  normalize_before=option("normalize_before"), dropout=cfg.dropout,
+                  attention_dropout=cfg.attention_dropout, activation_dropout=cfg.activation_dropout,
+                  weight_dropout=cfg.weight_dropout, weight_softmax=not cfg.no_weight_softmax,
+                  conv_linear=not cfg.no_conv_linear, mask_before_linear=cfg.official_padding)
         for kernel in kernels)
 
 
@@ -233,7 +243,6 @@ class LiteTransformerModel(FairseqEncoderDecoderModel):
         with ``lsra_fairseq.generation.FastGenerator`` (``fast_backend``, ``int8``)."""
         hub = super().from_pretrained(model_name_or_path, checkpoint_file, data_name_or_path, **kwargs)
         if fast:
-            from ..generation.hub import use_fast_generator
             use_fast_generator(hub, fast_backend, int8)
         return hub
 

@@ -6,7 +6,7 @@ fairseq's ``language_modeling`` task: ``fairseq-train`` (``--criterion adaptive_
 adaptive softmax, ``cross_entropy`` otherwise), ``fairseq-eval-lm`` and sampling with
 ``fairseq-interactive`` / ``fairseq-generate`` (incremental decoding).
 
-#Params convention (spec §5: "excludes the word-embedding tables"): with adaptive input and a
+#Params convention (the paper counts parameters without the word-embedding tables): with adaptive input and a
 tied adaptive softmax, the word representation is the two adaptive modules together (embedding
 bands, their projections to d, the softmax's cluster rows), so the LM's #Params leaves out every
 parameter of ``embed_tokens`` and ``adaptive_softmax``
@@ -14,49 +14,33 @@ parameter of ``embed_tokens`` and ``adaptive_softmax``
 ``lite_transformer_lm_wiki103`` (paper: 37.2M): the 12 LSRA blocks. Counting the band projections
 as well would give 38.23M, which does not round to the paper's figure.
 """
-from dataclasses import dataclass, field, fields, make_dataclass
-from functools import partial
+from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
 from fairseq.dataclass import FairseqDataclass
-from fairseq.models import FairseqLanguageModel, register_model, register_model_architecture
+from fairseq.models import FairseqLanguageModel, register_model
 from fairseq.modules import AdaptiveInput, AdaptiveSoftmax
 from omegaconf import II
 
-from .architectures import apply_defaults
-from .lite_transformer import (LiteTransformerConfig, LiteTransformerDecoder, default_branches, embedding,
-                               parse_int_list)
+from .architectures import register
+from .lite_transformer import (LiteTransformerConfig, LiteTransformerDecoder, LSRADecoderConfig,
+                               default_branches, embedding, parse_int_list)
 
-# Spec §2: one kernel size per layer of the 12-layer LM.
+# The official code's kernel size per layer of the paper's 12-layer WikiText-103 LM (Table 5).
 LM_KERNEL_SIZES = "15,15,31,31,31,31,63,63,63,63,63,63"
 DEFAULT_MAX_TARGET_POSITIONS = 1024
-
-# The translation model's options that mean the same in an LM, reused with their names, defaults
-# and help (not declared twice). The LM has no encoder and no encoder-decoder attention, and it is
-# always pre-norm (spec §2), so ``decoder_normalize_before`` is not an option here.
-SHARED_OPTIONS = (
-    "dropout", "attention_dropout", "activation_dropout", "weight_dropout", "no_weight_softmax",
-    "no_conv_linear", "conv_type", "decoder_embed_dim", "decoder_ffn_embed_dim", "decoder_layers",
-    "decoder_branch_type", "decoder_kernel_size_list", "decoder_glu",
-    "share_decoder_input_output_embed",
-)
-# The LM's own defaults for reused options: the paper LM's depth and kernel list.
-LM_DEFAULTS = {"decoder_layers": 12, "decoder_kernel_size_list": LM_KERNEL_SIZES}
-
-
-def _reused_option(option):
-    default = LM_DEFAULTS.get(option.name, option.default)
-    return option.name, option.type, field(default=default, metadata=option.metadata)
-
-
-LSRADecoderOptions = make_dataclass(
-    "LSRADecoderOptions",
-    [_reused_option(f) for f in fields(LiteTransformerConfig) if f.name in SHARED_OPTIONS],
-    bases=(FairseqDataclass,))
+# The decoder options the LM hands to its decoder. The LM has no encoder and no encoder-decoder
+# attention, and it is always pre-norm, so ``decoder_normalize_before`` is not an option here.
+DECODER_OPTIONS = [f.name for f in fields(LSRADecoderConfig)
+                   if f.name not in {g.name for g in fields(FairseqDataclass)}]
 
 
 @dataclass
-class LiteTransformerLMConfig(LSRADecoderOptions):
+class LiteTransformerLMConfig(LSRADecoderConfig):
+    # The translation model's decoder options, with the paper LM's depth and kernel list as defaults.
+    decoder_layers: int = field(default=12, metadata={"help": "number of decoder layers"})
+    decoder_kernel_size_list: str = field(
+        default=LM_KERNEL_SIZES, metadata={"help": "comma-separated kernel size per decoder layer"})
     adaptive_input: bool = field(default=False, metadata={"help": "adaptive input embeddings"})
     adaptive_input_factor: float = field(
         default=4, metadata={"help": "each adaptive input band's dimension is the previous one's / factor"})
@@ -125,7 +109,7 @@ class LiteTransformerLanguageModel(FairseqLanguageModel):
                          or _as_int(getattr(cfg, "tokens_per_sample", None)) or DEFAULT_MAX_TARGET_POSITIONS)
         # The decoder takes the translation model's config: the reused options, pre-norm blocks.
         decoder_cfg = LiteTransformerConfig(
-            **{name: getattr(cfg, name) for name in SHARED_OPTIONS},
+            **{name: getattr(cfg, name) for name in DECODER_OPTIONS},
             decoder_normalize_before=True, max_target_positions=max_positions)
         dim = cfg.decoder_embed_dim
         if cfg.adaptive_input:
@@ -147,25 +131,24 @@ class LiteTransformerLanguageModel(FairseqLanguageModel):
         return cls(decoder)
 
 
-# name -> option values; registered names never change. The paper's WikiText-103 LM (spec §3):
+# name -> option values; registered names never change. The paper's WikiText-103 LM (Table 5):
 # attn d/2 + dynamic d/2 (4 heads each) with GLU, FFN = d, the 12 layers and kernel sizes of
-# LM_DEFAULTS, and adaptive input + adaptive softmax with tied weights and projections. The official
-# model (arch ``transformer_lm_multibranch_v2_wiki103_small``) also sets what the paper leaves out:
-# adaptive softmax dropout 0.2, activation dropout 0.1, no LayerNorm after the last block.
+# LiteTransformerLMConfig's defaults, and adaptive input + adaptive softmax with tied weights and
+# projections. The official model (arch ``transformer_lm_multibranch_v2_wiki103_small``) also sets
+# what the paper leaves out: adaptive softmax dropout 0.2, activation dropout 0.1, no LayerNorm
+# after the last block.
 LM_PAPER_CONFIGS = {
-    "lite_transformer_lm_wiki103": {
-        "decoder_embed_dim": 896, "decoder_ffn_embed_dim": 896,
-        "decoder_branch_type": default_branches(896, "dynamic"), "decoder_glu": True,
-        "conv_type": "dynamic", "dropout": 0.21, "attention_dropout": 0.14, "weight_dropout": 0.14,
-        "adaptive_input": True, "adaptive_input_cutoff": "20000,60000", "adaptive_input_factor": 4,
-        "adaptive_softmax_cutoff": "20000,60000", "adaptive_softmax_factor": 4,
-        "tie_adaptive_weights": True, "tie_adaptive_proj": True,
-        "adaptive_softmax_dropout": 0.2, "activation_dropout": 0.1, "no_decoder_final_norm": True,
-    },
+    "lite_transformer_lm_wiki103": dict(  # 37.2M params, 1147M MACs
+        decoder_embed_dim=896, decoder_ffn_embed_dim=896,
+        decoder_branch_type=default_branches(896, "dynamic"), decoder_glu=True, conv_type="dynamic",
+        dropout=0.21, attention_dropout=0.14, weight_dropout=0.14,
+        adaptive_input=True, adaptive_input_cutoff="20000,60000", adaptive_input_factor=4,
+        adaptive_softmax_cutoff="20000,60000", adaptive_softmax_factor=4,
+        tie_adaptive_weights=True, tie_adaptive_proj=True,
+        adaptive_softmax_dropout=0.2, activation_dropout=0.1, no_decoder_final_norm=True),
 }
 
 for _name, _defaults in LM_PAPER_CONFIGS.items():
-    register_model_architecture("lite_transformer_lm", _name)(
-        partial(apply_defaults, defaults=_defaults, config_class=LiteTransformerLMConfig))
+    register("lite_transformer_lm", _name, _defaults, LiteTransformerLMConfig)
 
 __all__: List[str] = ["LiteTransformerLMConfig", "LiteTransformerLanguageModel", "LM_PAPER_CONFIGS"]

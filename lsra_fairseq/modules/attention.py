@@ -24,7 +24,7 @@ def _projections(x: Tensor, *projections: nn.Linear) -> Tuple[Tensor, ...]:
 class MultiheadAttention(nn.Module, IncrementalStateMixin):
     """Self- or encoder-decoder attention over time-major inputs (T x B x C)."""
 
-    def __init__(self, embed_dim: int, heads: int, kdim: Optional[int] = None, dropout: float = 0.0):
+    def __init__(self, *, embed_dim: int, heads: int, kdim: Optional[int] = None, dropout: float = 0.0):
         super().__init__()
         if embed_dim % heads:
             raise ValueError(f"{heads} attention heads do not divide the dim {embed_dim}")

@@ -25,7 +25,7 @@ from .incremental_state import IncrementalState, IncrementalStateMixin
 class _TimeConvolution(nn.Module, IncrementalStateMixin):
     """What both convolutions share: geometry, tap normalisation and the decoding buffer."""
 
-    def __init__(self, channels: int, kernel_size: int, heads: int, padding_l: int,
+    def __init__(self, *, channels: int, kernel_size: int, heads: int, padding_l: int,
                  weight_softmax: bool = True, weight_dropout: float = 0.0):
         super().__init__()
         if channels % heads:
@@ -37,6 +37,11 @@ class _TimeConvolution(nn.Module, IncrementalStateMixin):
         self.weight_softmax = weight_softmax
         self.weight_dropout = weight_dropout
         self.init_incremental_state()
+        self.build_kernel()
+
+    def build_kernel(self) -> None:
+        """Creates the parameters the taps come from (each convolution its own)."""
+        raise NotImplementedError
 
     @property
     def causal(self) -> bool:
@@ -74,10 +79,8 @@ class _TimeConvolution(nn.Module, IncrementalStateMixin):
 class LightweightConv(_TimeConvolution):
     """One kernel of k taps per head, shared by all positions (a depthwise convolution)."""
 
-    def __init__(self, channels: int, kernel_size: int, heads: int, padding_l: int,
-                 weight_softmax: bool = True, weight_dropout: float = 0.0):
-        super().__init__(channels, kernel_size, heads, padding_l, weight_softmax, weight_dropout)
-        self.weight = nn.Parameter(torch.empty(heads, kernel_size))
+    def build_kernel(self) -> None:
+        self.weight = nn.Parameter(torch.empty(self.heads, self.kernel_size))
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, x: Tensor, incremental_state: Optional[IncrementalState] = None) -> Tensor:
@@ -92,10 +95,8 @@ class LightweightConv(_TimeConvolution):
 class DynamicConv(_TimeConvolution):
     """Kernels predicted at every position from the input by ``Linear(C -> H * k)`` (no bias)."""
 
-    def __init__(self, channels: int, kernel_size: int, heads: int, padding_l: int,
-                 weight_softmax: bool = True, weight_dropout: float = 0.0):
-        super().__init__(channels, kernel_size, heads, padding_l, weight_softmax, weight_dropout)
-        self.weight_linear = nn.Linear(channels, heads * kernel_size, bias=False)
+    def build_kernel(self) -> None:
+        self.weight_linear = nn.Linear(self.channels, self.heads * self.kernel_size, bias=False)
         nn.init.xavier_uniform_(self.weight_linear.weight)
 
     def forward(self, x: Tensor, incremental_state: Optional[IncrementalState] = None) -> Tensor:

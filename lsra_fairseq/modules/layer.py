@@ -16,7 +16,10 @@ from .lsra import LongShortRangeAttention, xavier_linear
 
 
 class LSRALayer(nn.Module):
-    def __init__(self, embed_dim: int, ffn_dim: int, branches: List[BranchSpec], kernel_size: int,
+    """``kernel_size`` is the layer's entry of the kernel-size list (for ``default`` conv branches);
+    ``encoder_attention_heads`` 0 leaves out the encoder-decoder attention."""
+
+    def __init__(self, *, embed_dim: int, ffn_dim: int, branches: List[BranchSpec], kernel_size: int,
                  causal: bool, glu: bool, encoder_attention_heads: int = 0,
                  normalize_before: bool = False, dropout: float = 0.1, attention_dropout: float = 0.0,
                  activation_dropout: float = 0.0, weight_dropout: float = 0.0,
@@ -26,11 +29,12 @@ class LSRALayer(nn.Module):
         self.normalize_before = normalize_before
         self.dropout, self.activation_dropout = dropout, activation_dropout
         self.self_attn = LongShortRangeAttention(
-            branches, kernel_size, causal, glu, conv_linear, weight_softmax, weight_dropout,
-            attention_dropout, mask_before_linear)
+            branches=branches, layer_kernel=kernel_size, causal=causal, glu=glu, conv_linear=conv_linear,
+            weight_softmax=weight_softmax, weight_dropout=weight_dropout,
+            attention_dropout=attention_dropout, mask_before_linear=mask_before_linear)
         self.self_attn_layer_norm = nn.LayerNorm(embed_dim)
         if encoder_attention_heads:
-            self.encoder_attn = MultiheadAttention(embed_dim, encoder_attention_heads,
+            self.encoder_attn = MultiheadAttention(embed_dim=embed_dim, heads=encoder_attention_heads,
                                                    dropout=attention_dropout)
             self.encoder_attn_layer_norm = nn.LayerNorm(embed_dim)
         else:

@@ -29,7 +29,7 @@ class ConvBranch(nn.Module):
     code's order, which lets it leak, for imported checkpoints).
     """
 
-    def __init__(self, kind: str, dim: int, kernel_size: int, heads: int, causal: bool, glu: bool,
+    def __init__(self, *, kind: str, dim: int, kernel_size: int, heads: int, causal: bool, glu: bool,
                  conv_linear: bool = True, weight_softmax: bool = True, weight_dropout: float = 0.0,
                  mask_before_linear: bool = False):
         super().__init__()
@@ -37,7 +37,8 @@ class ConvBranch(nn.Module):
         self.mask_before_linear = mask_before_linear
         self.linear1 = xavier_linear(dim, 2 * dim if glu else dim) if conv_linear or glu else None
         padding_l = kernel_size - 1 if causal else kernel_size // 2
-        self.conv = CONVOLUTIONS[kind](dim, kernel_size, heads, padding_l, weight_softmax, weight_dropout)
+        self.conv = CONVOLUTIONS[kind](channels=dim, kernel_size=kernel_size, heads=heads, padding_l=padding_l,
+                                       weight_softmax=weight_softmax, weight_dropout=weight_dropout)
         self.linear2 = xavier_linear(dim, dim) if conv_linear else None
 
     def forward(self, x: Tensor, padding_mask: Optional[Tensor] = None,
@@ -58,8 +59,8 @@ class ConvBranch(nn.Module):
 class AttentionBranch(MultiheadAttention):
     """Self-attention on one channel slice (causal in the decoder)."""
 
-    def __init__(self, dim: int, heads: int, causal: bool, dropout: float = 0.0):
-        super().__init__(dim, heads, dropout=dropout)
+    def __init__(self, *, dim: int, heads: int, causal: bool, dropout: float = 0.0):
+        super().__init__(embed_dim=dim, heads=heads, dropout=dropout)
         self.causal = causal
 
     def forward(self, x: Tensor, padding_mask: Optional[Tensor] = None,
@@ -71,15 +72,17 @@ class AttentionBranch(MultiheadAttention):
 class LongShortRangeAttention(nn.Module):
     """Splits the channels across branches, runs them side by side, and concatenates the outputs."""
 
-    def __init__(self, branches: List[BranchSpec], layer_kernel: int, causal: bool, glu: bool,
+    def __init__(self, *, branches: List[BranchSpec], layer_kernel: int, causal: bool, glu: bool,
                  conv_linear: bool = True, weight_softmax: bool = True, weight_dropout: float = 0.0,
                  attention_dropout: float = 0.0, mask_before_linear: bool = False):
         super().__init__()
         self.dims = [b.dim for b in branches]
         self.branches = nn.ModuleList(
-            ConvBranch(b.type, b.dim, resolve_kernel(b, layer_kernel, causal), b.heads, causal, glu,
-                       conv_linear, weight_softmax, weight_dropout, mask_before_linear)
-            if b.is_conv else AttentionBranch(b.dim, b.heads, causal, attention_dropout)
+            ConvBranch(kind=b.type, dim=b.dim, kernel_size=resolve_kernel(b, layer_kernel, causal),
+                       heads=b.heads, causal=causal, glu=glu, conv_linear=conv_linear,
+                       weight_softmax=weight_softmax, weight_dropout=weight_dropout,
+                       mask_before_linear=mask_before_linear)
+            if b.is_conv else AttentionBranch(dim=b.dim, heads=b.heads, causal=causal, dropout=attention_dropout)
             for b in branches)
 
     def forward(self, x: Tensor, padding_mask: Optional[Tensor] = None,

@@ -1,5 +1,6 @@
-"""Data preparation for the translation recipes: the paper's Moses + BPE pipeline in Python.
+"""Data preparation for every recipe: ``lsra-prepare DATASET`` (``pipeline``, the table of datasets).
 
-``datasets`` holds one table of dataset settings; ``pipeline`` runs them step by step
-(``lsra-prepare DATASET``), resuming after the last finished step.
+Translation follows the paper's Moses + BPE recipes in Python (``datasets`` holds their settings,
+``translation`` runs them); ``cnndm`` and ``wikitext`` prepare summarization and language modeling.
+Every preparation resumes after its last finished step (``steps``).
 """

@@ -1,6 +1,7 @@
 """CNN-DailyMail for summarization: any common distribution -> tokens -> joint BPE -> fairseq binaries.
 
-Accepted local copies (``--raw DIR``; the articles cannot be downloaded by a script, see ``NOTE``):
+``lsra-prepare cnndm --raw DIR`` (``make prepare-cnndm RAW=DIR``). Accepted local copies (the
+articles cannot be downloaded by a script, see ``NOTE``):
 
 - ``lines``: ``{train,val|valid,test}.source`` / ``.target``, one example per line (fairseq's BART
   ``cnn_dm``, Hugging Face exports): untokenized text, Moses-tokenized here, case kept.
@@ -19,11 +20,9 @@ Output: ``<dest>`` = fairseq binaries with one joined dictionary (``source``/``t
 languages), the BPE ``code``, ``test.reference`` (tokenized test summaries, BPE-free, for ROUGE)
 and ``preparation.json``.
 """
-import argparse
 import hashlib
 import json
 import shutil
-import sys
 from functools import partial
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
@@ -32,16 +31,16 @@ from .binarize import binarize
 from .bpe import apply_bpe, learn_joint_bpe
 from .lines import map_lines, open_text, read_lines, write_lines
 from .moses import tokenizer
-from .pipeline import Steps
 from .sources import PreparationError, extract
+from .steps import Steps
 
 SPLITS = ("train", "valid", "test")
 SPLIT_NAMES = {"train": ("train",), "valid": ("val", "valid", "validation"), "test": ("test",)}
 LANGS = ("source", "target")
-DEFAULT_BPE_MERGES = 30000
+BPE_MERGES = 30000
 NOTE = """\
-CNN-DailyMail cannot be downloaded by a script. Put one of these into the local copy
-(CNNDM_DIR=... / --raw):
+CNN-DailyMail cannot be downloaded by a script. Put one of these into a folder and name it
+(make prepare-cnndm RAW=folder, or lsra-prepare cnndm --raw folder):
   - the story archives cnn_stories.tgz and dailymail_stories.tgz (https://cs.nyu.edu/~kcho/DMQA/)
     or their cnn/ and dailymail/ folders, plus url_lists/ from https://github.com/abisee/cnn-dailymail;
   - train/val/test .source and .target line files (fairseq's BART README, examples/bart);
@@ -172,8 +171,8 @@ def write_split(fmt: str, raw: Path, work: Path, files, split: str, workers: Opt
     print(f"[cnndm] {split}: {kept} examples" + (f", {dropped} dropped (empty article or summary)" if dropped else ""))
 
 
-def prepare(raw: Path, work: Path, dest: Path, bpe_merges: int = DEFAULT_BPE_MERGES,
-            workers: Optional[int] = None) -> Path:
+def prepare(work: Path, dest: Path, raw: Optional[Path] = None, workers: Optional[int] = None,
+            bpe_merges: int = BPE_MERGES) -> Path:
     if raw is None:
         raise PreparationError(f"no local copy of CNN-DailyMail given.\n{NOTE}")
     if not raw.is_dir():
@@ -203,22 +202,3 @@ def prepare(raw: Path, work: Path, dest: Path, bpe_merges: int = DEFAULT_BPE_MER
     print(f"[cnndm] ready: {dest}")
     return dest
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, help="the local copy (see the formats above)")
-    parser.add_argument("--work", type=Path, default=Path("data/cnndm"), help="intermediate files")
-    parser.add_argument("--dest", type=Path, default=Path("data-bin/cnndm"), help="binarized dataset")
-    parser.add_argument("--bpe-merges", type=int, default=DEFAULT_BPE_MERGES)
-    parser.add_argument("--workers", type=int, help="processes for tokenization and BPE (default: all cores)")
-    args = parser.parse_args(argv)
-    try:
-        prepare(args.raw, args.work, args.dest, args.bpe_merges, args.workers)
-    except PreparationError as error:
-        print(f"prepare-cnndm: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

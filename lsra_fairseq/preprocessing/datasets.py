@@ -1,4 +1,5 @@
-"""The datasets the recipes prepare, as one table (spec §4 and the recipes the paper used).
+"""The translation datasets the recipes prepare, as one table (the paper's Tables 1 and 2, and the
+recipes it used).
 
 IWSLT'14 follows fairseq's prepare-iwslt14.sh; WMT'14 En-Fr follows fairseq's
 prepare-wmt14en2fr.sh; WMT'14 En-De uses the corpora of the paper's WMT16 data (europarl v7,

@@ -1,14 +1,14 @@
 """WikiText-103 (or -2) for language modeling: the word-level ``.tokens`` files, binarized as is.
 
-As fairseq's ``examples/language_model/prepare-wikitext-103.sh`` and the paper (spec §4): no
-further tokenization, one dictionary from the training split (``fairseq-preprocess --only-source``).
-The files come from a local copy (``--raw``: a folder holding ``wiki.{train,valid,test}.tokens``,
-directly or under ``wikitext-103/``, or the release's zip) or else from the official address.
+``lsra-prepare wikitext103`` (``make prepare-wikitext103``), as fairseq's
+``examples/language_model/prepare-wikitext-103.sh``, which the paper's language model used (Table
+5): no further tokenization, one dictionary from the training split (``fairseq-preprocess
+--only-source``). The files come from a local copy (``--raw``: a folder holding
+``wiki.{train,valid,test}.tokens``, directly or under ``wikitext-103/``, or the release's zip) or
+else from the official address.
 """
-import argparse
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -67,33 +67,13 @@ def prepare(work: Path, dest: Path, raw: Optional[Path] = None, workers: Optiona
     work.mkdir(parents=True, exist_ok=True)
     files = locate(work, raw)
     if (dest / "dict.txt").is_file() and (dest / "test.bin").is_file():
-        print(f"[wikitext] {dest} is binarized already; delete it to prepare again")
+        print(f"[wikitext103] {dest} is binarized already; delete it to prepare again")
         return dest
     scratch = dest.with_name(dest.name + ".part")
     shutil.rmtree(scratch, ignore_errors=True)
     binarize_lm(files, scratch, workers)
     shutil.rmtree(dest, ignore_errors=True)
     scratch.replace(dest)
-    print(f"[wikitext] ready: {dest}")
+    print(f"[wikitext103] ready: {dest}")
     return dest
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, help="local copy: a folder with wiki.*.tokens, or the zip")
-    parser.add_argument("--work", type=Path, default=Path("data/wikitext-103"),
-                        help="downloads and extracted files (default data/wikitext-103)")
-    parser.add_argument("--dest", type=Path, default=Path("data-bin/wikitext-103"),
-                        help="binarized dataset (default data-bin/wikitext-103)")
-    parser.add_argument("--workers", type=int, help="fairseq-preprocess workers (default: all cores)")
-    args = parser.parse_args(argv)
-    try:
-        prepare(args.work, args.dest, args.raw, args.workers)
-    except PreparationError as error:
-        print(f"prepare-wikitext103: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,10 @@
 """#Params and #MACs of fairseq models under the paper's counting conventions (``lsra-profile``).
 
 ``profile_model(model, src_len=30, tgt_len=30, **conventions)`` is what other code calls to put the
-figures next to its results; the counting itself lives in ``macs`` (operators) and ``profile``.
+figures next to its results; ``macs`` counts the operators, ``counting`` decides what is counted,
+``paper`` holds the paper's tables and ``cli`` is the command.
 """
-from .conventions import Conventions
+from .counting import Conventions, count_params, profile_model
 from .macs import count_macs
-from .profile import count_params, profile_model
 
 __all__ = ["Conventions", "count_macs", "count_params", "profile_model"]

@@ -6,19 +6,18 @@
 """
 import argparse
 import json
+import statistics
 import sys
+import time
 from typing import List, Optional
 
 import torch
+from torch import nn
 
+from ..builder import build_from_arch, build_from_checkpoint
 from ..checkpoint_compat import CheckpointError
-from .builder import build_from_arch, build_from_checkpoint
-from .conventions import Conventions, token_counts
-from .latency import latency_ms
-from .model_parts import is_encoder_decoder
-from .paper import JOINED_VOCAB, PAPER_ROWS, paper_vocab
-from .profile import profile_model
-from .reproduce import format_paper_table, measure_paper_rows, millions
+from .counting import Conventions, dummy_tokens, is_encoder_decoder, millions, profile_model, token_counts
+from .paper import JOINED_VOCAB, PAPER_ROWS, format_paper_table, measure_paper_rows, paper_vocab
 
 # Options that --paper fixes itself (the paper's lengths and dictionaries).
 MODEL_OPTIONS = ("src_len", "tgt_len", "src_vocab", "tgt_vocab", "latency", "repeats")
@@ -29,6 +28,40 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return value
+
+
+def greedy_decode(model: nn.Module, src_len: Optional[int], tgt_len: int) -> torch.Tensor:
+    """One sentence (batch 1): the encoder reads ``src_len`` tokens, then the decoder emits
+    ``tgt_len`` tokens one by one with its incremental state, as fairseq's generator does, taking
+    the argmax of the normalised scores (no early stop at end-of-sentence, so every model decodes
+    the same length)."""
+    decoder_dict = model.decoder.dictionary
+    encoder_out = None
+    if src_len is not None:
+        encoder_out = model.encoder(dummy_tokens(model.encoder.dictionary, src_len),
+                                    src_lengths=torch.tensor([src_len]))
+    tokens = torch.full((1, 1), decoder_dict.eos())
+    state = {}
+    for _ in range(tgt_len):
+        out = model.decoder(tokens, encoder_out=encoder_out, incremental_state=state)
+        scores = model.get_normalized_probs(out, log_probs=True)[:, -1]
+        tokens = torch.cat([tokens, scores.argmax(-1, keepdim=True)], dim=1)
+    return tokens
+
+
+def latency_ms(model: nn.Module, src_len: Optional[int], tgt_len: int, repeats: int = 5) -> float:
+    """Median CPU wall time of ``repeats`` greedy decodes after one warm-up, in milliseconds, to set
+    beside the MAC count. Unlike #MACs, this includes everything that runs: embeddings, the output
+    projection, softmax."""
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for run in range(repeats + 1):
+            start = time.perf_counter()
+            greedy_decode(model, src_len, tgt_len)
+            if run:
+                times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tgt-vocab", type=positive_int,
                         help="target dictionary size (default: --src-vocab; equal sizes build one "
                              "joined dictionary)")
-    rules = parser.add_argument_group("counting conventions (defaults: the paper's, spec §5)")
+    rules = parser.add_argument_group("counting conventions (defaults: those of the paper's tables)")
     rules.add_argument("--embedding-params", action="store_true",
                        help="count the embedding tables in #Params")
     rules.add_argument("--no-output-params", dest="output_params", action="store_false",

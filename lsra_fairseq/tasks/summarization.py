@@ -1,4 +1,4 @@
-"""``lsra_summarization``: abstractive summarization as the paper ran CNN-DailyMail (spec §4).
+"""``lsra_summarization``: abstractive summarization as the paper ran CNN-DailyMail (Table 4).
 
 fairseq's translation task plus what the paper's pipeline needs on top of it:
 
@@ -25,11 +25,13 @@ from fairseq.tasks.translation import TranslationConfig, TranslationTask
 from omegaconf import DictConfig, OmegaConf
 
 from ..evaluation.rouge import ROUGE_TYPES, rouge_sums
-from .ngram_block import fix_ngram_blocking
+from ..modules.ngram_block import fix_ngram_blocking
 
 logger = logging.getLogger(__name__)
 
-# Spec §4: beam 4, lenpen 2.0, min length 55, max length 140, no repeated trigrams.
+# The paper's generation settings for CNN-DailyMail (its experimental setup, Table 4): beam 4,
+# lenpen 2.0, min length 55, max length 140, no repeated trigrams. examples/cnndm/recipe.mk spells
+# them out for lsra-evaluate, so that the recorded command shows them.
 PAPER_GENERATION = {"beam": 4, "lenpen": 2.0, "min_len": 55, "max_len_a": 0.0, "max_len_b": 140,
                     "no_repeat_ngram_size": 3}
 FAIRSEQ_GENERATION = {name: GenerationConfig.__dataclass_fields__[name].default for name in PAPER_GENERATION}

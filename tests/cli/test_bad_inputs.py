@@ -17,12 +17,12 @@ import torch
 from fairseq import checkpoint_utils, options
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
+from lsra_fairseq.builder import DictionaryTask, build_registered_model
 from lsra_fairseq.checkpoint_compat import CheckpointError
 from lsra_fairseq.commands import USER_DIR, fairseq_command
 from lsra_fairseq.conversion.official import main as import_official_main
 from lsra_fairseq.modules.branch_spec import BranchSpecError
 from lsra_fairseq.preprocessing.pipeline import main as prepare_main
-from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model
 from lsra_fairseq.profiling.cli import main as profile_main
 from lsra_fairseq.training import main as lsra_train
 

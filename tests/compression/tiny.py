@@ -3,7 +3,7 @@ import argparse
 
 import torch
 
-from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model
+from lsra_fairseq.builder import DictionaryTask, build_registered_model
 
 ARCH = "lite_transformer_iwslt_de_en_160"
 MODEL_FLAGS = dict(encoder_embed_dim=32, decoder_embed_dim=32, encoder_ffn_embed_dim=32, decoder_ffn_embed_dim=32,

@@ -21,12 +21,12 @@ from fairseq.tasks.translation import TranslationConfig, TranslationTask
 from fairseq_cli import generate
 
 import lsra_fairseq.plugin  # noqa: F401  (registers the models)
+from lsra_fairseq.builder import DictionaryTask, build_registered_model
 from lsra_fairseq.commands import USER_DIR
 from lsra_fairseq.conversion import OfficialCheckpointError, import_official
 from lsra_fairseq.conversion.official import main, official_initialiser
-from lsra_fairseq.profiling.builder import DictionaryTask, build_registered_model
 
-from ..conftest import SHARED
+from ..conftest import SHARED, require_shared
 from ..modules.test_conv_branch import BranchCalls, check_official_leak
 
 FIXTURES = SHARED / "fixtures" / "official-lite-transformer"
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # small models, shared CPUs
 
 @functools.lru_cache(maxsize=None)
 def reference_outputs(name):
-    path = FIXTURES / f"ref_{name}.pt"
+    path = require_shared(FIXTURES) / f"ref_{name}.pt"
     if not path.is_file():
         pytest.fail(f"fixture {path} not found; set LSRA_SHARED to the folder holding fixtures/")
     return torch.load(path, weights_only=True)

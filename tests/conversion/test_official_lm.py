@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from fairseq import checkpoint_utils
 from fairseq.tasks.language_modeling import LanguageModelingConfig, LanguageModelingTask
 
+from lsra_fairseq.builder import DictionaryTask
 from lsra_fairseq.conversion import import_official
-from lsra_fairseq.profiling.builder import DictionaryTask
 
 from ..modules.test_convolution import direct_convolution
 from .test_official_import import save_official

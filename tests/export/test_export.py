@@ -1,4 +1,8 @@
-"""lsra-export: the ONNX graphs decode like the PyTorch model, without fairseq or torch; int8 stays close."""
+"""lsra-export: the ONNX graphs decode like the PyTorch model, without fairseq or torch; int8 stays close.
+
+The exported fp32 model's greedy output equals fairseq's SequenceGenerator on 24 validation
+sentences (scores within 1e-4); the export folder's ort_decode.py runs with torch, fairseq and
+lsra_fairseq made unimportable; int8 log-probabilities stay within 0.5 (max) / 0.06 (mean) of fp32."""
 import subprocess
 import sys
 
@@ -8,11 +12,11 @@ import torch
 from fairseq.data import data_utils
 from fairseq.sequence_generator import SequenceGenerator
 
+from lsra_fairseq.builder import build_registered_model
 from lsra_fairseq.export.cli import main as export_main
 from lsra_fairseq.export.encoder import EncoderMemory
 from lsra_fairseq.export.ort_decode import OrtTranslator
-from lsra_fairseq.generation import DecoderStep
-from lsra_fairseq.profiling.builder import build_registered_model
+from lsra_fairseq.export.decoder_step import DecoderStep
 
 from ..models.test_lite_transformer import perturb_biases_and_norms, tiny_model
 

@@ -1,11 +1,14 @@
-"""The fast generator against fairseq's SequenceGenerator: same hypotheses, scores within 1e-4."""
+"""The fast generator against fairseq's SequenceGenerator: same hypotheses, scores within 1e-4.
+
+In padded batches, for every option the fast path implements: beam and greedy, length penalty,
+--max-len-a/b, --min-len, --unkpen, --no-repeat-ngram-size, --nbest."""
 import pytest
 import torch
 from fairseq.data import data_utils
 from fairseq.sequence_generator import SequenceGenerator
 
 from lsra_fairseq.generation import FastGenerator, StepRunner
-from lsra_fairseq.tasks.ngram_block import fix_ngram_blocking
+from lsra_fairseq.modules.ngram_block import fix_ngram_blocking
 
 SCORE_TOLERANCE = 1e-4
 

@@ -79,9 +79,9 @@ def test_arch_builds_as_fairseq_train_builds_it(arch, data_folders):
     if is_lm:  # positions follow the task's sample length, the ${task...} defaults resolved
         assert model.decoder.max_positions() == cfg.task.tokens_per_sample
         assert cfg.task.max_target_positions in (None, cfg.task.tokens_per_sample)
-    paper = {**dict(zip(PAPER_CONFIGS, (c[0] for c in PAPER_CONFIGS.values()))),
+    paper = {**{name: c["embed_dim"] for name, c in PAPER_CONFIGS.items()},
              **{name: c["decoder_embed_dim"] for name, c in LM_PAPER_CONFIGS.items()},
-             **{name: c[0] for name, c in BASELINES.items()}}
+             **{name: c["embed_dim"] for name, c in BASELINES.items()}}
     if arch in paper:  # the arch's own size, not a dataclass default
         assert cfg.model.decoder_embed_dim == paper[arch]
 

@@ -1,17 +1,20 @@
 """The lite_transformer model: registry, paper sizes, incremental decoding, causality, padding."""
+import argparse
 import re
 
 import pytest
 import torch
+from fairseq.models import ARCH_CONFIG_REGISTRY
 
+from lsra_fairseq.builder import DictionaryTask
 from lsra_fairseq.models.architectures import PAPER_CONFIGS
 from lsra_fairseq.modules import BranchSpecError
 from lsra_fairseq.profiling import count_params
-from lsra_fairseq.profiling.builder import DictionaryTask
 
 from ..modules.test_conv_branch import BranchCalls, branch_weights, check_official_leak
 
-# Spec §5: #Params without the embedding tables (IWSLT counts its untied output matrix).
+# The paper's #Params (Tables 1, 2 and 4), without the embedding tables (IWSLT counts its untied
+# output matrix).
 PAPER_PARAMS = {
     "lite_transformer_iwslt_de_en_160": 2.8e6, "lite_transformer_iwslt_de_en_240": 5.4e6,
     "lite_transformer_iwslt_de_en_320": 8.9e6, "lite_transformer_wmt_en_de_200": 2.9e6,
@@ -22,7 +25,8 @@ PAPER_PARAMS = {
 
 
 def paper_task(arch):
-    # IWSLT'14 De-En dictionaries (spec §4): de 8848, en 6632; WMT/CNN-DM: one joined dictionary.
+    # IWSLT'14 De-En dictionaries (the official preprocessing): de 8848, en 6632; WMT/CNN-DM: one
+    # joined dictionary.
     return DictionaryTask(8848, 6632) if "iwslt" in arch else DictionaryTask(32768, joined=True)
 
 
@@ -34,6 +38,44 @@ def test_paper_architectures_build_with_paper_sizes(arch, build_model):
     assert abs(params - PAPER_PARAMS[arch]) <= 0.05e6, f"{arch}: {params / 1e6:.3f}M"
     shared = model.decoder.output_projection.weight is model.decoder.embed_tokens.weight
     assert shared == ("iwslt" not in arch)
+
+
+# The paper's dropout / attention dropout / weight dropout per configuration (its training
+# settings; the official code's configs), written out here, not read from PAPER_CONFIGS.
+PAPER_DROPOUTS = {
+    "lite_transformer_iwslt_de_en_160": dict(dropout=0.2, attention_dropout=0.0, weight_dropout=0.1),
+    "lite_transformer_iwslt_de_en_240": dict(dropout=0.2, attention_dropout=0.0, weight_dropout=0.1),
+    "lite_transformer_iwslt_de_en_320": dict(dropout=0.2, attention_dropout=0.0, weight_dropout=0.1),
+    "lite_transformer_wmt_en_de_200": dict(dropout=0.04, attention_dropout=0.03, weight_dropout=0.03),
+    "lite_transformer_wmt_en_de_408": dict(dropout=0.08, attention_dropout=0.06, weight_dropout=0.06),
+    "lite_transformer_wmt_en_de_496": dict(dropout=0.1, attention_dropout=0.08, weight_dropout=0.08),
+    "lite_transformer_wmt_en_fr_200": dict(dropout=0.04, attention_dropout=0.03, weight_dropout=0.03),
+    "lite_transformer_wmt_en_fr_408": dict(dropout=0.08, attention_dropout=0.07, weight_dropout=0.07),
+    "lite_transformer_wmt_en_fr_496": dict(dropout=0.1, attention_dropout=0.08, weight_dropout=0.08),
+    "lite_transformer_cnndm_496": dict(dropout=0.15, attention_dropout=0.1, weight_dropout=0.1),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(PAPER_CONFIGS))
+def test_paper_architectures_set_the_papers_dropouts(arch, build_model):
+    """Each rate lands in its own option (a table row could swap two of them unseen), and reaches
+    the modules that apply it (the layers take them by keyword)."""
+    args = argparse.Namespace()
+    ARCH_CONFIG_REGISTRY[arch](args)
+    rates = PAPER_DROPOUTS[arch]
+    assert {name: getattr(args, name) for name in rates} == rates
+    model = build_model(arch, DictionaryTask(50, 40) if "iwslt" in arch else DictionaryTask(50, joined=True))
+    for stack in (model.encoder, model.decoder):
+        layer = stack.layers[0]
+        attention, conv = layer.self_attn.branches
+        assert (stack.dropout, layer.dropout) == (rates["dropout"], rates["dropout"])
+        assert attention.dropout == rates["attention_dropout"]
+        assert conv.conv.weight_dropout == rates["weight_dropout"]
+    assert model.decoder.layers[0].encoder_attn.dropout == rates["attention_dropout"]
+
+
+def test_every_paper_architecture_has_its_dropouts_written_out():
+    assert set(PAPER_DROPOUTS) == set(PAPER_CONFIGS)
 
 
 def test_command_line_value_wins_over_arch_default(build_model):

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
+from lsra_fairseq.builder import DictionaryTask
 from lsra_fairseq.models.lite_transformer_lm import LM_PAPER_CONFIGS
 from lsra_fairseq.profiling import Conventions, count_params
-from lsra_fairseq.profiling.builder import DictionaryTask
 
 from .test_lite_transformer import perturb_biases_and_norms
 
@@ -159,7 +159,8 @@ def test_bad_adaptive_options_fail_at_build(overrides, message, build_model):
         build_model("lite_transformer_lm", DictionaryTask(VOCAB, joined=True), **options)
 
 
-# Spec §2-§3, written out here (not read from LM_PAPER_CONFIGS): the WikiText-103 LM.
+# The paper's WikiText-103 LM (Table 5; the official code's kernel sizes), written out here (not
+# read from LM_PAPER_CONFIGS).
 WIKI103_PAPER_OPTIONS = {
     "decoder_embed_dim": 896, "decoder_ffn_embed_dim": 896, "decoder_layers": 12,
     "decoder_kernel_size_list": "15,15,31,31,31,31,63,63,63,63,63,63",

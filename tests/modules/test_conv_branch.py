@@ -68,7 +68,8 @@ def test_both_padding_orders_match_the_reference(kind, glu, kernel_size, causal,
     outputs = {}
     for official in (False, True):
         torch.manual_seed(1)
-        branch = ConvBranch(kind, C, kernel_size, H, causal, glu, mask_before_linear=official).eval()
+        branch = ConvBranch(kind=kind, dim=C, kernel_size=kernel_size, heads=H, causal=causal, glu=glu,
+                            mask_before_linear=official).eval()
         with torch.no_grad():
             branch.linear1.bias.normal_()  # at init it is zero, which hides the leak
             branch.linear2.bias.normal_()

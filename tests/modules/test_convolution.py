@@ -30,7 +30,7 @@ def taps_of(conv, x):
 @pytest.mark.parametrize("padding_l", [K // 2, K - 1])
 def test_matches_direct_convolution(cls, padding_l):
     torch.manual_seed(0)
-    conv = cls(C, K, H, padding_l).eval()
+    conv = cls(channels=C, kernel_size=K, heads=H, padding_l=padding_l).eval()
     x = torch.randn(T, B, C)
     expected = direct_convolution(x, taps_of(conv, x), padding_l)
     torch.testing.assert_close(conv(x), expected, atol=1e-6, rtol=0)
@@ -40,7 +40,7 @@ def test_matches_direct_convolution(cls, padding_l):
 @pytest.mark.parametrize("length", [3, 11])  # shorter and longer than the kernel
 def test_incremental_equals_full_causal_forward(cls, length):
     torch.manual_seed(1)
-    conv = cls(C, K, H, K - 1).eval()
+    conv = cls(channels=C, kernel_size=K, heads=H, padding_l=K - 1).eval()
     x = torch.randn(length, B, C)
     state = {}
     steps = torch.cat([conv(x[t:t + 1], state) for t in range(length)])
@@ -55,7 +55,7 @@ def test_weight_dropout_drops_whole_taps_in_training_only(cls):
     output or on the input would zero channels independently."""
     p, t0 = 0.5, T // 2
     torch.manual_seed(0)
-    conv = cls(C, K, H, K // 2, weight_dropout=p)
+    conv = cls(channels=C, kernel_size=K, heads=H, padding_l=K // 2, weight_dropout=p)
     x = torch.zeros(T, B, C)
     x[t0] = 1.0
     conv.eval()
@@ -81,12 +81,12 @@ def test_matches_fairseq_tbc_modules():
     torch.manual_seed(2)
     x = torch.randn(T, B, C)
     for padding_l in (K // 2, K - 1):
-        ours = LightweightConv(C, K, H, padding_l).eval()
+        ours = LightweightConv(channels=C, kernel_size=K, heads=H, padding_l=padding_l).eval()
         theirs = LightweightConv1dTBC(C, K, padding_l, H, weight_softmax=True).eval()
         theirs.weight.data.copy_(ours.weight.data.view_as(theirs.weight))
         torch.testing.assert_close(ours(x), theirs(x), atol=1e-6, rtol=0)
 
-        ours = DynamicConv(C, K, H, padding_l).eval()
+        ours = DynamicConv(channels=C, kernel_size=K, heads=H, padding_l=padding_l).eval()
         theirs = DynamicConv1dTBC(C, K, padding_l, H, weight_softmax=True).eval()
         theirs.weight_linear.weight.data.copy_(ours.weight_linear.weight.data)
         for unfold in (False, True):
@@ -122,7 +122,8 @@ def test_memory_is_linear_in_length(cls, padding_l):
     holds more than twice T x B x C x k elements: nothing quadratic in T is ever built."""
     torch.manual_seed(3)
     x = torch.randn(LONG_T, LONG_B, LONG_C)
-    conv = cls(LONG_C, LONG_K, LONG_H, padding_l, weight_dropout=0.1)
+    conv = cls(channels=LONG_C, kernel_size=LONG_K, heads=LONG_H, padding_l=padding_l,
+               weight_dropout=0.1)
     with torch.no_grad():
         inference = largest_allocation(lambda: conv.eval()(x))
     training = largest_allocation(lambda: forward_and_backward(conv.train(), x))

@@ -75,7 +75,8 @@ def test_blocks_reach_only_the_next_block():
 def test_fused_dynamic_path_matches_taps_then_convolution(softmax, padding_l):
     T, B, C, H, k = 9, 3, 8, 2, 5
     torch.manual_seed(1)
-    conv = DynamicConv(C, k, H, padding_l, weight_softmax=softmax, weight_dropout=0.3).train()
+    conv = DynamicConv(channels=C, kernel_size=k, heads=H, padding_l=padding_l, weight_softmax=softmax,
+                       weight_dropout=0.3).train()
     x = torch.randn(T, B, C, requires_grad=True)
     weight = conv.weight_linear.weight
     torch.manual_seed(7)  # the same random stream draws the same DropConnect mask
@@ -94,7 +95,7 @@ def test_modules_use_the_chosen_algorithm_and_agree_with_direct():
     torch.manual_seed(2)
     x = torch.randn(20, 3, 16)
     for cls in (LightweightConv, DynamicConv):
-        conv = cls(16, 7, 4, 3).eval()
+        conv = cls(channels=16, kernel_size=7, heads=4, padding_l=3).eval()
         taps = conv.normalize_taps(conv.weight if cls is LightweightConv else
                                    conv.weight_linear(x).view(20, 3, 4, 7))
         run = lightweight_convolution if cls is LightweightConv else dynamic_convolution

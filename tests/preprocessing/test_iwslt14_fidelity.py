@@ -1,5 +1,8 @@
 """Real-data fidelity: the IWSLT'14 pipeline on the official detokenized valid/test text gives the
-official Moses-tokenized, lowercased files, and the official BPE codes give the official BPE files."""
+official Moses-tokenized, lowercased files, and the official BPE codes give the official BPE files.
+
+At most 1% of the lines of each of the four files may differ (measured: 0.51-0.73%, printed by the
+tests); the BPE step alone, on the official tokenized text, must match every line."""
 import pytest
 
 from lsra_fairseq.preprocessing.bpe import segment

@@ -3,11 +3,12 @@ import argparse
 import json
 
 import pytest
-import torch
 
+from lsra_fairseq.builder import DictionaryTask
 from lsra_fairseq.profiling import cli
-from lsra_fairseq.profiling.builder import DictionaryTask
 from lsra_fairseq.profiling.paper import PAPER_ROWS, TABLE_2
+
+from ..test_builder import save_checkpoint
 
 SMALL = dict(encoder_embed_dim=32, decoder_embed_dim=32, encoder_ffn_embed_dim=32,
              decoder_ffn_embed_dim=32, encoder_layers=2, decoder_layers=2)
@@ -82,14 +83,6 @@ def test_latency_is_measured_on_request(capsys):
     result = run_json(capsys, "--arch", "lite_transformer_base", *TINY, "--src-vocab", "60",
                       "--src-len", "5", "--tgt-len", "4", "--latency", "--repeats", "1")
     assert result["latency_ms"] > 0 and result["threads"] == 1
-
-
-def save_checkpoint(model, model_cfg, path):
-    """What fairseq-train writes, reduced to what loading needs."""
-    torch.save({"cfg": {"model": model_cfg}, "args": None, "model": model.state_dict(),
-                "optimizer_history": [{"criterion_name": None, "optimizer_name": None,
-                                       "lr_scheduler_state": {}, "num_updates": 0}],
-                "extra_state": {"train_iterator": None}}, path)
 
 
 @pytest.mark.parametrize("arch, options, saved_cfg, figures", [

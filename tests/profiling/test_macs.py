@@ -27,7 +27,7 @@ def test_linear(shape, bias):
 @pytest.mark.parametrize("need_weights", [False, True])  # fused attention and explicit QK^T / AV
 def test_our_attention_self_and_encoder_decoder(need_weights):
     d = 16
-    attn = MultiheadAttention(d, heads=4)
+    attn = MultiheadAttention(embed_dim=d, heads=4)
     x, memory = torch.randn(T, B, d), torch.randn(S, B, d)
     # q, k, v and out projections over T; QK^T and AV over T x T (causal still computes the square).
     assert macs_of(attn, x, causal=True, need_weights=need_weights) == kinds(
@@ -57,14 +57,14 @@ def test_fairseq_attention_fused_path_is_counted():
 def test_lightweight_convolution_taps(k, padding_l):
     C = 16
     # Each output position takes k taps per channel; the H x k kernel is shared, not multiplied.
-    conv = LightweightConv(C, k, heads=4, padding_l=padding_l)
+    conv = LightweightConv(channels=C, kernel_size=k, heads=4, padding_l=padding_l)
     assert macs_of(conv, torch.randn(T, B, C)) == kinds(convolution=T * B * C * k)
 
 
 @pytest.mark.parametrize("k, padding_l", [(3, 1), (5, 4), (7, 3)])
 def test_dynamic_convolution_predictor_and_taps(k, padding_l):
     C, H = 16, 4
-    conv = DynamicConv(C, k, heads=H, padding_l=padding_l)
+    conv = DynamicConv(channels=C, kernel_size=k, heads=H, padding_l=padding_l)
     # The kernel predictor Linear(C -> H * k) at every position, then k taps per channel.
     assert macs_of(conv, torch.randn(T, B, C)) == kinds(linear=T * B * C * H * k, convolution=T * B * C * k)
 
@@ -72,7 +72,7 @@ def test_dynamic_convolution_predictor_and_taps(k, padding_l):
 @pytest.mark.parametrize("glu", [False, True])
 def test_conv_branch_counts_its_linears(glu):
     C, k = 16, 5
-    branch = ConvBranch("lightweight", C, k, heads=4, causal=True, glu=glu)
+    branch = ConvBranch(kind="lightweight", dim=C, kernel_size=k, heads=4, causal=True, glu=glu)
     linear1 = C * (2 * C if glu else C)
     assert macs_of(branch, torch.randn(T, B, C)) == kinds(linear=T * B * (linear1 + C * C),
                                                           convolution=T * B * C * k)

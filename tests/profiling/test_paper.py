@@ -1,16 +1,16 @@
-"""``lsra-profile --paper``: the paper's figures (spec §5) are the reference, 3% the tolerance."""
+"""``lsra-profile --paper``: the paper's figures (Tables 1, 2, 4, 5) are the reference, 3% the tolerance."""
 import json
 from dataclasses import replace
 
 import pytest
 
-from lsra_fairseq.profiling import Conventions, cli, reproduce
-from lsra_fairseq.profiling.builder import build_registered_model
+from lsra_fairseq.builder import build_registered_model
+from lsra_fairseq.profiling import Conventions, cli, paper
 from lsra_fairseq.profiling.paper import PAPER_ROWS, TABLE_1, TABLE_2, TABLE_4, TABLE_5, PaperFigure
 
 TRANSLATION_ROWS = [row for row in PAPER_ROWS if row.table in (TABLE_1, TABLE_2)]
 SMALLEST = [row for row in TRANSLATION_ROWS if row.arch.endswith(("_128", "_160", "_en_de_200"))]
-# The README's note: counting only linears (adaptive-input projections included) and attention
+# The note of examples/profiling/README.md: counting only linears (adaptive-input projections included) and attention
 # products, as the paper's own counter seems to have done, brings every Lite row within 0.3% (as
 # printed, to one decimal: IWSLT 320 is 209.66M for 209M, +0.32%).
 LINEAR_ONLY = Conventions(conv_taps=False, embedding_macs=True)
@@ -45,16 +45,16 @@ def build_once(monkeypatch):
             built[key] = build_registered_model(arch, task, **overrides)
         return built[key]
 
-    monkeypatch.setattr(reproduce, "build_registered_model", build)
+    monkeypatch.setattr(paper, "build_registered_model", build)
 
 
 @pytest.mark.parametrize("row", PAPER_ROWS, ids=lambda row: f"{row.table[:7]}-{row.arch}")
 def test_every_row_reproduces_the_paper_within_3_percent(row, build_once):
-    result = reproduce.measure_row(row)
+    result = paper.measure_row(row)
     assert result["ok"], (f"{row.arch}: {result['params']} params vs {row.params.text}, "
                           f"{result['macs']} MACs vs {row.macs.text}")
     if row.arch.startswith("lite_transformer"):
-        linear_only = reproduce.measure_row(row, LINEAR_ONLY)
+        linear_only = paper.measure_row(row, LINEAR_ONLY)
         assert linear_only["macs_by_kind"]["convolution"] > 0  # the taps ran, and were left out
         assert linear_only["macs"] == linear_only["macs_by_kind"]["linear"] + linear_only["macs_by_kind"]["attention"]
         assert round(abs(linear_only["macs_diff"]) * 100, 1) <= LINEAR_ONLY_PERCENT, (row.arch, linear_only["macs"])
@@ -62,7 +62,7 @@ def test_every_row_reproduces_the_paper_within_3_percent(row, build_once):
 
 def test_unregistered_arch_stops_with_a_clear_message():
     with pytest.raises(ValueError, match="unknown arch 'lite_transformer_not_built_yet': not registered"):
-        reproduce.measure_row(replace(SMALLEST[0], arch="lite_transformer_not_built_yet"))
+        paper.measure_row(replace(SMALLEST[0], arch="lite_transformer_not_built_yet"))
 
 
 def test_a_row_off_by_more_than_3_percent_fails(monkeypatch, capsys):
@@ -72,7 +72,7 @@ def test_a_row_off_by_more_than_3_percent_fails(monkeypatch, capsys):
     (row,) = json.loads(capsys.readouterr().out)
     assert {"model", "arch", "params", "macs", "paper_params", "paper_macs"} <= set(row)
     assert row["paper_macs"] == 50_000_000 and row["ok"] is False
-    assert "**off**" in reproduce.format_paper_table(rows, [row])
+    assert "**off**" in paper.format_paper_table(rows, [row])
 
 
 def test_paper_mode_refuses_options_it_fixes_itself():

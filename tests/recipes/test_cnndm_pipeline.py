@@ -1,6 +1,9 @@
 """The CNN-DailyMail recipe on the shared sample (a few dozen real articles), end to end through
 make: prepare (BPE, joined dictionary), train a tiny Lite Transformer with ROUGE validation,
-generate with the paper's settings and report ROUGE-1/2/L to results/."""
+generate with the paper's settings and report ROUGE-1/2/L to results/.
+
+32 training, 8 validation and 6 test articles, BPE with 500 merges, sources cut to 300 tokens. A
+model trained for a few updates scores near 0: the test shows that the pipeline runs, not a score."""
 import gzip
 import json
 import re

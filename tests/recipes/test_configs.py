@@ -68,9 +68,19 @@ def test_make_targets_run_the_recipe_commands():
     # The summarization and LM recipes take the same variables, and default their model.
     assert "lsra-train examples/cnndm/train.yaml lite_cnndm_496 --data data-bin/cnndm " \
         "--run-dir runs/cnndm/lite_cnndm_496 --cpu" in make_dry_run("train-cnndm", "TRAIN_ARGS=--cpu")
-    assert "--raw /raw --workers 1" in make_dry_run("prepare-wikitext103", "RAW=/raw", "WORKERS=1")
-    assert "--path runs/wikitext103/lite_lm_x/checkpoint_best.pt" in \
-        make_dry_run("test-model-wikitext103", "MODEL=lite_lm_x")
+    assert "lsra-prepare cnndm --work data/cnndm --dest data-bin/cnndm --raw /raw --bpe-merges 30000" in \
+        " ".join(make_dry_run("prepare-cnndm", "RAW=/raw").split())
+    assert "lsra-evaluate data-bin/cnndm runs/cnndm/lite_cnndm_496 --dataset cnndm --model lite_cnndm_496 " \
+        "--results results --beam 4 --lenpen 2.0 --min-len 55 --max-len-a 0 --max-len-b 140 " \
+        "--no-repeat-ngram-size 3 --cpu" in make_dry_run("test-model-cnndm", "TEST_ARGS=--cpu")
+    assert "lsra-prepare wikitext103 --work data/wikitext103 --dest data-bin/wikitext103 --raw /raw --workers 1" \
+        in make_dry_run("prepare-wikitext103", "RAW=/raw", "WORKERS=1")
+    assert "lsra-evaluate data-bin/wikitext103 runs/wikitext103/lite_lm_x --dataset wikitext103 --model lite_lm_x " \
+        "--results results --context-window 32 --tokens-per-sample 64 --max-tokens 64" in \
+        make_dry_run("test-model-wikitext103", "MODEL=lite_lm_x", "WT103_CONTEXT_WINDOW=32",
+                     "WT103_TOKENS_PER_SAMPLE=64")
+    assert "lsra-train examples/wikitext103/train.yaml lite_lm_wiki103 --data data-bin/wikitext103" in \
+        make_dry_run("train-wikitext103")
 
 
 @pytest.mark.parametrize("dataset", ["", "iwslt"])

@@ -9,14 +9,15 @@ from lsra_fairseq.preprocessing import pipeline
 from lsra_fairseq import training
 
 from ..conftest import REPO
+from .test_configs import make_dry_run
 
 SMALL = ["--encoder-layers", "1", "--decoder-layers", "1", "--encoder-kernel-size-list", "3",
          "--decoder-kernel-size-list", "3"]
 
 
 def params_of_checkpoint(path):
-    """#Params (spec §5) from the checkpoint's tensors: all but the embedding tables, and the
-    output matrix only when it is not tied to one."""
+    """#Params as the paper counts them, from the checkpoint's tensors: all but the embedding
+    tables, and the output matrix only when it is not tied to one."""
     checkpoint = torch.load(path, weights_only=True)
     model_cfg = checkpoint["cfg"]["model"]
     tied = model_cfg["share_all_embeddings"] or model_cfg["share_decoder_input_output_embed"]
@@ -50,3 +51,14 @@ def test_prepare_train_and_test_write_a_result(shared_data, tmp_path):
     assert {"bleu", "sacrebleu", "params", "macs", "checkpoint", "command", "generate_command"} <= set(result)
     assert result["params"] == params_of_checkpoint(run / "average_last2.pt")
     shutil.rmtree(run)
+
+
+def test_demo_prepares_from_the_local_copy_when_there_and_downloads_otherwise(tmp_path):
+    raw = tmp_path / "data" / "multi30k" / "raw"
+    raw.mkdir(parents=True)
+    assert f"lsra-prepare multi30k --work data/multi30k --dest data-bin/multi30k --raw {raw}" in \
+        make_dry_run("demo", f"SHARED={tmp_path}")
+    without = make_dry_run("demo", f"SHARED={tmp_path / 'none'}")
+    assert "lsra-prepare multi30k --work data/multi30k --dest data-bin/multi30k" in without
+    assert "--raw" not in without
+    assert f"--raw {tmp_path}/own" in make_dry_run("demo", f"SHARED={tmp_path}", f"MULTI30K={tmp_path}/own")

@@ -107,14 +107,3 @@ def test_interactive_continues_a_prompt(lm_run, search, capsys):
         prompt = ("the game was", "in the first")[int(index)]
         assert text.startswith(prompt) and len(text.split()) > len(prompt.split())
 
-
-def test_prepare_names_what_is_missing(tmp_path, capsys):
-    from lsra_fairseq.preprocessing import wikitext
-
-    assert wikitext.main(["--raw", str(tmp_path / "missing"), "--work", str(tmp_path / "w"),
-                          "--dest", str(tmp_path / "b")]) == 1
-    assert "missing does not exist" in capsys.readouterr().err
-    (tmp_path / "empty").mkdir()
-    assert wikitext.main(["--raw", str(tmp_path / "empty"), "--work", str(tmp_path / "w"),
-                          "--dest", str(tmp_path / "b")]) == 1
-    assert "wiki.{train,valid,test}.tokens" in capsys.readouterr().err

@@ -1,73 +1,15 @@
-"""The lsra_summarization task and ROUGE: truncation, the paper's generation settings, n-gram
-blocking, clear errors, and ROUGE equal to rouge-score's own."""
+"""The lsra_summarization task: truncation, the paper's generation settings, its generator's
+n-gram blocking, clear errors."""
 from argparse import Namespace
 
 import pytest
 import torch
 
-from lsra_fairseq.evaluation.rouge import rouge, split_sentences
-from lsra_fairseq.profiling.builder import DictionaryTask
-from lsra_fairseq.tasks.ngram_block import NoRepeatNGramBlock
+from lsra_fairseq.builder import DictionaryTask
+from lsra_fairseq.modules.ngram_block import NoRepeatNGramBlock
 from lsra_fairseq.tasks.summarization import PAPER_GENERATION, SummarizationConfig, with_paper_generation
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def test_rouge_of_a_known_pair_matches_rouge_score_called_directly():
-    from rouge_score import rouge_scorer
-
-    hypothesis = "police say the man was arrested on friday . he denies the charges ."
-    reference = "the man was arrested by police on friday . he was charged with theft ."
-    ours = rouge([hypothesis], [reference])
-    direct = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL", "rougeLsum"], use_stemmer=True).score(
-        "the man was arrested by police on friday .\nhe was charged with theft .",
-        "police say the man was arrested on friday .\nhe denies the charges .")
-    for name in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
-        assert ours[name] == pytest.approx(100 * direct[name].fmeasure, abs=1e-9)
-    # Summary-level LCS matches sentence by sentence: the order of the sentences does not matter.
-    swapped = rouge(["he denies the charges . the man was arrested ."],
-                    ["the man was arrested . he denies the charges ."])
-    assert swapped["rougeLsum"] == pytest.approx(100) and swapped["rougeL"] < 70
-    # By hand: 5 of 6 unigrams shared either way.
-    assert rouge(["the cat sat on the mat"], ["the cat is on the mat"])["rouge1"] == pytest.approx(500 / 6)
-
-
-def test_rouge_averages_over_examples():
-    pairs = [("a b c", "a b c"), ("x y", "a b")]
-    assert rouge(*zip(*pairs))["rouge1"] == pytest.approx(50.0)
-    with pytest.raises(ValueError, match="2 hypotheses for 1 references"):
-        rouge(["a", "b"], ["a"])
-
-
-@pytest.mark.parametrize("text, sentences", [
-    ("a b . c d ! e ?", ["a b .", "c d !", "e ?"]),
-    ('he said : " go . " then left', ['he said : " go . "', "then left"]),
-    ("the u.s. army left . ok", ["the u.s. army left .", "ok"]),
-    ("no end", ["no end"]),
-    ("", []),
-])
-def test_sentences_end_at_standalone_punctuation_tokens(text, sentences):
-    assert split_sentences(text) == sentences
-
-
-def brute_force_banned(row, n):
-    banned = set()
-    for i in range(len(row) - n + 1):
-        if n == 1 or row[i:i + n - 1] == row[len(row) - n + 1:]:
-            banned.add(row[i + n - 1])
-    return banned
-
-
-@pytest.mark.parametrize("n", [1, 2, 3])
-def test_ngram_block_bans_exactly_the_repeating_tokens(n):
-    torch.manual_seed(0)
-    tokens = torch.randint(4, 8, (6, 20))  # a small vocabulary: many repeats
-    step = 11
-    lprobs = torch.zeros(6, 10)
-    NoRepeatNGramBlock(n)(tokens, lprobs, bsz=3, beam_size=2, step=step)
-    for r in range(6):
-        expected = brute_force_banned(tokens[r, :step + 1].tolist(), n)
-        assert set(torch.nonzero(lprobs[r].isinf()).flatten().tolist()) == expected
 
 
 def test_paper_generation_fills_fairseq_defaults_only():

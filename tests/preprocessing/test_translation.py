@@ -1,5 +1,12 @@
-"""lsra-prepare on small raw corpora in the official layouts: IWSLT'14 (trained on with fairseq-train),
-WMT'14 En-De and En-Fr (with the official newstest2014 sgm files)."""
+"""lsra-prepare's translation pipeline on small raw corpora in the official layouts: IWSLT'14
+(trained on with fairseq-train), WMT'14 En-De and En-Fr (with the official newstest2014 sgm files).
+
+IWSLT'14: a de-en.tgz laid out like the official archive, 400 training pairs with talk metadata
+lines and 10 lines in each of the five test xml files; metadata dropped, cleaning, valid = every
+23rd pair, separate dictionaries, a rerun skips finished steps. WMT'14 En-De: 300 training pairs
+as the three corpora, 100 validation pairs standing in for newstest2013 (not available here).
+WMT'14 En-Fr: 500 newstest2014 pairs standing in for the five training corpora (one gzipped like
+giga-fren; no En-Fr training text is available), valid = every 10th pair instead of every 1333rd."""
 import dataclasses
 import subprocess
 
@@ -8,7 +15,7 @@ import pytest
 from lsra_fairseq.commands import fairseq_command
 from lsra_fairseq.preprocessing.datasets import DATASETS
 from lsra_fairseq.preprocessing.lines import count_lines, read_lines
-from lsra_fairseq.preprocessing.pipeline import prepare
+from lsra_fairseq.preprocessing.translation import prepare
 
 from .raw_corpora import IWSLT_TESTS, detokenized, iwslt14_archive, split_into, wmt_test_sgm
 

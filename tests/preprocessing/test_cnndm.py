@@ -1,11 +1,11 @@
-"""prepare-cnndm reads the common distributions of CNN-DailyMail: See et al.'s story files with
+"""lsra-prepare cnndm reads the common distributions of CNN-DailyMail: See et al.'s story files with
 their url lists, .source/.target line files, and the text of See et al.'s chunked files."""
 import gzip
 import hashlib
 
 import pytest
 
-from lsra_fairseq.preprocessing import cnndm
+from lsra_fairseq.preprocessing import cnndm, pipeline
 from lsra_fairseq.preprocessing.sources import PreparationError
 
 STORY = """\
@@ -88,9 +88,10 @@ def test_chunked_text_keeps_tokens_and_drops_sentence_tags(tmp_path):
 
 
 def test_an_unknown_or_incomplete_copy_is_a_clear_error(tmp_path, capsys):
-    assert cnndm.main(["--raw", str(tmp_path / "missing"), "--work", str(tmp_path / "w"),
-                       "--dest", str(tmp_path / "b")]) == 1
-    assert "cnn_stories.tgz" in capsys.readouterr().err  # says what to fetch and where to put it
+    assert pipeline.main(["cnndm", "--raw", str(tmp_path / "missing"), "--work", str(tmp_path / "w"),
+                          "--dest", str(tmp_path / "b")]) == 1
+    error = capsys.readouterr().err
+    assert "cnn_stories.tgz" in error and "RAW=" in error  # says what to fetch and where to put it
     (tmp_path / "partial").mkdir()
     (tmp_path / "partial" / "train.source").write_text("a\n")
     (tmp_path / "partial" / "train.target").write_text("b\n")

@@ -2,8 +2,8 @@
 and each counting convention moves it by exactly the part it names."""
 import pytest
 
+from lsra_fairseq.builder import DictionaryTask
 from lsra_fairseq.profiling import profile_model
-from lsra_fairseq.profiling.builder import DictionaryTask
 
 SRC_VOCAB, TGT_VOCAB = 50, 40
 
@@ -18,7 +18,7 @@ def lite_model(build_model, d, conv, glu, kernels, ffn=24):
 
 
 def lite_macs(d, conv, glu, kernels, S, T, ffn=24, heads=2):
-    """Spec §1-2: attention on d/2 channels, conv branch Linear(c -> c or 2c) -> conv -> Linear(c -> c)
+    """LSRA: attention on d/2 channels, conv branch Linear(c -> c or 2c) -> conv -> Linear(c -> c)
     on the other d/2, FFN d -> ffn -> d; a dynamic conv also predicts H x k taps per position."""
     a = c = d // 2
     taps_per_position = c * (1 + heads) if conv == "dynamic" else c  # (predictor +) taps, per kernel tap

@@ -89,7 +89,7 @@ def build_from_checkpoint(path: str, src_vocab: Optional[int] = None,
     import lsra_fairseq.plugin  # noqa: F401
     from fairseq import checkpoint_utils, models
 
-    from ..checkpoint_compat import allow_fairseq_checkpoints
+    from .checkpoint_compat import allow_fairseq_checkpoints
 
     allow_fairseq_checkpoints()  # idempotent: whatever changed torch's allowlist since the plugin import
     state = checkpoint_utils.load_checkpoint_to_cpu(path)

@@ -1,7 +1,7 @@
 """The paper's Transformer baselines are fairseq ``transformer`` archs with the paper's sizes."""
 import pytest
 
-from lsra_fairseq.profiling.builder import DictionaryTask
+from lsra_fairseq.builder import DictionaryTask
 
 
 @pytest.mark.parametrize("arch, d, ffn, heads, shared", [
