@@ -26,10 +26,11 @@ from .dropout import keep_mask, masked_scale
 
 ALGORITHMS = ("direct", "band", "blocked")
 
-# From side-by-side runs (benchmarks/convolution.py's "ours band" / "ours blocked" columns, C = 80
-# and 256, k = 31): the band's T-deep product beats the blocked one's (L + k - 1)-deep product up
-# to about two kernels or 64 positions; beyond, its T x T work and memory take over.
-BAND_MAX_KERNELS = 2
+# From side-by-side runs on a quiet machine (C = 256, 4 heads, 2048 tokens a batch, forward+backward,
+# 1 thread): the band's T-deep product beats the blocked one's S-deep product (S = L + k - 1) up to
+# about 2.5 S, e.g. at T = 128 for k = 31 (dynamic 1.10x fairseq's best against the blocked 1.02x)
+# but not at T = 192, nor at T = 128 for k = 3 or 15; beyond, its T x T work and memory take over.
+BAND_MAX_DEPTH_RATIO = 2.5
 BAND_MIN_LENGTH = 64
 
 
@@ -39,11 +40,17 @@ def block_length(kernel_size: int) -> int:
     return max(32, kernel_size - 1)
 
 
+def band_max_length(kernel_size: int) -> int:
+    """The longest sequence the band algorithm takes for k taps (see BAND_MAX_DEPTH_RATIO)."""
+    depth = block_length(kernel_size) + kernel_size - 1
+    return max(int(BAND_MAX_DEPTH_RATIO * depth), BAND_MIN_LENGTH)
+
+
 def choose_algorithm(length: int, kernel_size: int) -> str:
     """The algorithm for a T-long sequence and k taps (see the module docstring)."""
     if is_in_torch_dispatch_mode(include_infra_modes=False):
         return "direct"
-    if length <= max(BAND_MAX_KERNELS * kernel_size, BAND_MIN_LENGTH):
+    if length <= band_max_length(kernel_size):
         return "band"
     return "blocked"
 

@@ -6,7 +6,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from lsra_fairseq.modules import DynamicConv, LightweightConv
 from lsra_fairseq.modules.convolution_algorithms import (
-    ALGORITHMS, block_length, choose_algorithm, dynamic_convolution, lightweight_convolution,
+    ALGORITHMS, band_max_length, block_length, choose_algorithm, dynamic_convolution, lightweight_convolution,
     predicted_dynamic_convolution)
 from lsra_fairseq.modules.dropout import dropout, keep_mask
 
@@ -48,10 +48,14 @@ def test_algorithm_matches_reference_forward_and_backward(algorithm, kind, shape
 
 def test_choice_reaches_every_algorithm_and_stays_linear():
     assert choose_algorithm(16, 31) == "band"
+    assert choose_algorithm(128, 31) == "band"  # measured: the band is the faster one here
+    assert choose_algorithm(192, 31) == "blocked"
+    assert choose_algorithm(128, 3) == "blocked"
     assert choose_algorithm(2048, 31) == "blocked"
-    assert choose_algorithm(2048, 3) == "blocked"
     # The band's T x T memory only while T is a few kernels or blocks long.
-    assert all(choose_algorithm(T, k) == "blocked" for k in (3, 31, 63) for T in (3 * max(k, 64), 10_000))
+    assert all(choose_algorithm(T, k) == "blocked" for k in (3, 31, 63)
+               for T in (band_max_length(k) + 1, 4 * (block_length(k) + k), 10_000))
+    assert all(choose_algorithm(band_max_length(k), k) == "band" for k in (3, 31, 63))
 
     class Observer(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
