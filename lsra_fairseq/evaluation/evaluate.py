@@ -28,6 +28,7 @@ from typing import Callable, Dict, List, Tuple
 from ..builder import build_from_checkpoint
 from ..commands import fairseq_command, recorded_command
 from ..generation.generate_file import generate_to_file
+from ..preprocessing.datasets import DATASET_ALIASES
 from ..profiling import profile_model
 from .averaging import last_epoch_checkpoints, save_average
 from .bleu import detokenized_sacrebleu, read_generate_output, tokenized_bleu
@@ -191,7 +192,6 @@ SCORINGS = {  # every other dataset: TRANSLATION
     "cnndm": Scoring(evaluate_summarization, (generation_options,)),
     "wikitext103": Scoring(evaluate_language_model, (language_model_options,)),
 }
-ALIASES = {"wikitext-103": "wikitext103"}
 
 
 def parse_arguments(argv: List[str]) -> Tuple[Scoring, argparse.Namespace, List[str]]:
@@ -200,7 +200,7 @@ def parse_arguments(argv: List[str]) -> Tuple[Scoring, argparse.Namespace, List[
     first = argparse.ArgumentParser(add_help=False)
     first.add_argument("--dataset")
     dataset = first.parse_known_args(argv)[0].dataset
-    scoring = SCORINGS.get(ALIASES.get(dataset, dataset), TRANSLATION)
+    scoring = SCORINGS.get(DATASET_ALIASES.get(dataset, dataset), TRANSLATION)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="the binarized dataset (lsra-prepare DATASET: data-bin/DATASET)")
     parser.add_argument("run_dir", type=Path, help="the training run's checkpoint folder")
@@ -214,7 +214,7 @@ def parse_arguments(argv: List[str]) -> Tuple[Scoring, argparse.Namespace, List[
     for options in groups:
         options(parser.add_argument_group(options.__doc__))
     args, extra = parser.parse_known_args(argv)
-    args.dataset = ALIASES.get(args.dataset, args.dataset)
+    args.dataset = DATASET_ALIASES.get(args.dataset, args.dataset)
     return scoring, args, extra
 
 

@@ -99,3 +99,6 @@ DATASETS = {
                     "test": (_multi30k("test_2016_flickr"),)}),
     ]
 }
+
+# Other spellings users type for a dataset name (lsra-prepare and lsra-evaluate accept both).
+DATASET_ALIASES = {"wikitext-103": "wikitext103"}  # the corpus's own spelling

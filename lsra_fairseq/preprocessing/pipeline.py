@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from . import cnndm, translation, wikitext
-from .datasets import DATASETS
+from .datasets import DATASET_ALIASES, DATASETS
 from .sources import PreparationError
 
 
@@ -31,13 +31,12 @@ PREPARATIONS = {
     "cnndm": Preparation(cnndm.prepare, cnndm.BPE_MERGES),
     "wikitext103": Preparation(wikitext.prepare, None),
 }
-ALIASES = {"wikitext-103": "wikitext103"}  # the corpus's own spelling
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dataset", choices=sorted([*PREPARATIONS, *ALIASES]))
+    parser.add_argument("dataset", choices=sorted([*PREPARATIONS, *DATASET_ALIASES]))
     parser.add_argument("--raw", type=Path, help="a local copy of the raw corpora (archives or extracted "
                                                   "files); needed for cnndm, which cannot be downloaded")
     parser.add_argument("--work", type=Path, help="intermediate files (default data/DATASET)")
@@ -46,7 +45,7 @@ def main(argv=None) -> int:
                                                     "(default: all cores)")
     parser.add_argument("--bpe-merges", type=int, help="override the dataset's number of BPE merges")
     args = parser.parse_args(argv)
-    dataset = ALIASES.get(args.dataset, args.dataset)
+    dataset = DATASET_ALIASES.get(args.dataset, args.dataset)
     preparation = PREPARATIONS[dataset]
     options = {}
     if preparation.bpe_merges is None:
