@@ -1,4 +1,4 @@
-"""One decoder step of a ``lite_transformer`` as a pure tensor function (no dicts, no growth).
+"""One decoder step of a ``lite_transformer`` as a pure tensor function (no dicts, no per-step growth).
 
 ``DecoderStep(model.decoder)`` snapshots the decoder's weights into fused matrices and computes,
 for one new token per row, exactly what ``LiteTransformerDecoder`` computes incrementally (log
@@ -10,29 +10,35 @@ steps, A / Cc channels of all attention / convolution branches of a layer, S sou
     step = DecoderStep(model.decoder)
     memory = step.encoder_memory(encoder_out, encoder_padding_mask)   # enc_k, enc_v, enc_bias
     state = step.empty_state(rows=N, capacity=T)                      # self_k, self_v, conv
-    lprobs, new_k, new_v, new_conv = step(tokens, t, *state, *memory)
-    write_step(state, t, new_k, new_v, new_conv)                      # or DecoderState.write
+    lprobs, new_k, new_v, new_conv = step(tokens, t, *state.layers(), *memory_layers(memory))
+    state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv), step.conv_offset)
 
 - ``tokens``: N int64, the previous token of each row (BOS = eos at t = 0); ``t``: int64 tensor
   of shape [1], the 0-based index of the step (the same for every row).
-- ``self_k``, ``self_v``: L x N x A x T, self-attention keys/values of steps < t, time last (slots
-  >= t are ignored by a mask, so the tensors are preallocated once and never grow).
-- ``conv``: L x N x Cc x (T + K - 1), the inputs of the causal convolutions; step s lives in slot
+- ``self_k``, ``self_v``: L x N x Ha x d x T, self-attention keys/values of steps < t, split into
+  the Ha heads of d channels of the layer's attention branches, time last (slots >= t are ignored by
+  a mask, so the tensors are preallocated and only grow when the caller extends them).
+- ``conv``: L x N x (T + K - 1) x Cc, the inputs of the causal convolutions; step s lives in slot
   s + K - 1 and the first K - 1 slots stay zero (K = the longest decoder kernel), so every layer
-  reads its last k - 1 inputs with a fixed-size gather.
-- ``enc_k`` (L x Ns x H x d x S) and ``enc_v`` (L x Ns x H x S x d): encoder-decoder keys/values,
-  projected once per sentence (H heads of d = C / H channels); ``enc_bias``: Ns x 1 x 1 x S, 0 or
-  -inf at source padding. The beam is N // Ns: rows ``[i * beam, (i + 1) * beam)`` belong to
-  sentence i.
-- Outputs: ``lprobs`` N x V (float32 log-softmax), and this step's entries for the state:
-  ``new_k``/``new_v`` L x N x A and ``new_conv`` L x N x Cc, which the caller writes at slot t.
+  reads its last k - 1 inputs with a fixed-size gather of whole rows.
+- ``enc_k`` (L x Ns x 1 x H x d x S) and ``enc_v`` (L x Ns x 1 x H x S x d): encoder-decoder
+  keys/values, projected once per sentence (H heads of d = C / H channels; the 1 broadcasts over the
+  beam); ``enc_bias``: Ns x 1 x 1 x 1 x S, 0 or -inf at source padding. The beam is N // Ns: rows
+  ``[i * beam, (i + 1) * beam)`` belong to sentence i.
+- Outputs: ``lprobs`` N x V (float32 log-softmax), and this step's entries for the state, per
+  layer: ``new_k``/``new_v`` N x Ha x d and ``new_conv`` N x Cc, which the caller writes at slot t.
+  The state and memory go in per layer too (views of the stacked tensors).
+
+Every reshape inside the step has one free dimension (-1) and otherwise constant sizes, so the
+exported graph carries no shape arithmetic: per-node overhead, not multiply-adds, is what a
+decoder step of a small model costs on a CPU.
 
 The step itself never writes into its inputs and has no data-dependent Python control flow, so
 the same module runs eagerly, under ``torch.compile`` and exported to ONNX with the state as
 explicit inputs and outputs. Beam reordering is the caller's: ``index_select`` of the state
 along dim 1 (``DecoderState.reorder``).
 """
-from typing import List, NamedTuple, Tuple
+from typing import List, NamedTuple, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -52,11 +58,26 @@ class DecoderState(NamedTuple):
     self_v: Tensor
     conv: Tensor
 
+    def layers(self) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...], Tuple[Tensor, ...]]:
+        """Per-layer views (what ``DecoderStep`` takes)."""
+        return self.self_k.unbind(0), self.self_v.unbind(0), self.conv.unbind(0)
+
     def write(self, t: int, new_k: Tensor, new_v: Tensor, new_conv: Tensor, conv_offset: int) -> None:
-        """Stores step t's entries (``DecoderStep``'s last three outputs) in their slots."""
+        """Stores step t's entries (``DecoderStep``'s last three outputs, stacked over layers)."""
         self.self_k[..., t] = new_k
         self.self_v[..., t] = new_v
-        self.conv[..., t + conv_offset] = new_conv
+        self.conv[:, :, t + conv_offset] = new_conv
+
+    @property
+    def capacity(self) -> int:
+        return self.self_k.size(-1)
+
+    def extended(self, capacity: int) -> "DecoderState":
+        """The same state with room for ``capacity`` steps (new slots zero): callers start small
+        and grow, so attention and beam reordering cost what has been decoded, not the maximum."""
+        extra = capacity - self.capacity
+        return DecoderState(F.pad(self.self_k, (0, extra)), F.pad(self.self_v, (0, extra)),
+                            F.pad(self.conv, (0, 0, 0, extra)))
 
     def reorder(self, order: Tensor) -> "DecoderState":
         """Rows ``order`` of the state (beam reordering, finished sentences dropped). Slots not
@@ -73,6 +94,12 @@ class _Branch(NamedTuple):
     kernel: int = 0
     glu: bool = False
     weight_softmax: bool = True
+    head_offset: int = 0  # attention: its first head among the layer's Ha heads
+
+
+def _part(x: Tensor, dim: int, start: int, size: int) -> Tensor:
+    """``x.narrow(dim, start, size)``, or ``x`` itself where that is all of it (no graph node)."""
+    return x if start == 0 and size == x.size(dim) else x.narrow(dim, start, size)
 
 
 def _linear_from(weight: Tensor, bias: Tensor) -> nn.Linear:
@@ -95,12 +122,12 @@ class _Layer(nn.Module):
     """One decoder layer's weights, fused: every branch's input Linear in one block-diagonal
     matrix (q | k | v | conv input), every branch's output Linear in another."""
 
-    def __init__(self, layer, attn_dim: int, conv_dim: int):
+    def __init__(self, layer, attn_dim: int, conv_dim: int, head_dim: int, conv_offset: int):
         super().__init__()
         lsra = layer.self_attn
         C = sum(lsra.dims)
         self.normalize_before = layer.normalize_before
-        self.attn_dim, self.conv_dim = attn_dim, conv_dim
+        self.attn_dim, self.conv_dim, self.head_dim = attn_dim, conv_dim, head_dim
         branches: List[_Branch] = []
         conv_in_dim = sum(2 * dim if b.glu else dim
                           for b, dim in zip(lsra.branches, lsra.dims) if isinstance(b, ConvBranch))
@@ -120,7 +147,7 @@ class _Layer(nn.Module):
                     b_in[rows] = proj.bias.detach() * factor
                 w_out[cols, a_off:a_off + dim] = branch.out_proj.weight.detach()
                 b_out[cols] = branch.out_proj.bias.detach()
-                branches.append(_Branch("attn", branch.heads, dim, a_off))
+                branches.append(_Branch("attn", branch.heads, dim, a_off, head_offset=a_off // head_dim))
                 a_off += dim
             elif isinstance(branch, ConvBranch):
                 conv = branch.conv
@@ -145,25 +172,29 @@ class _Layer(nn.Module):
                 raise UnsupportedDecoder(f"unknown LSRA branch {type(branch).__name__}")
             x_off += dim
         self.branches = branches
+        self.in_sizes = [attn_dim, attn_dim, attn_dim, conv_in_dim]
         self.kernel = max([b.kernel for b in branches if b.kind != "attn"], default=1)
         self.in_proj = _linear_from(w_in, b_in)
         # The output Linear reads [attention contexts | conv outputs], i.e. the state's channel order.
         self.out_proj = _linear_from(w_out, b_out)
         self.dynamic_taps = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in dynamic)
         # Lightweight taps do not depend on the input: normalised once, right-aligned in K slots.
-        taps = torch.zeros(conv_dim, self.kernel)
+        taps = torch.zeros(conv_dim, self.kernel)  # stored transposed: K x Cc, like the state's slots
         for branch, b in zip([x for x in lsra.branches if isinstance(x, ConvBranch)],
                              [x for x in branches if x.kind != "attn"]):
             if b.kind == "lightweight":
                 per_head = branch.conv.normalize_taps(branch.conv.weight.detach())
                 taps[b.offset:b.offset + b.dim, self.kernel - b.kernel:] = \
                     per_head.repeat_interleave(b.dim // b.heads, dim=0)
-        self.register_buffer("static_taps", taps, persistent=False)
+        self.register_buffer("static_taps", taps.t().contiguous(), persistent=False)
+        # Slots of steps t - k + 1 .. t - 1 in the conv state, less t (its first K - 1 slots are zeros).
+        self.register_buffer("slot_offsets", torch.arange(self.kernel - 1) + conv_offset - self.kernel + 1,
+                             persistent=False)
         self.self_norm = layer.self_attn_layer_norm
         enc = layer.encoder_attn
         if enc is None:
             raise UnsupportedDecoder("the decoder has no encoder-decoder attention (a language model)")
-        self.enc_heads = enc.heads
+        self.enc_heads, self.enc_head_dim = enc.heads, enc.embed_dim // enc.heads
         enc_scale = (enc.embed_dim // enc.heads) ** -0.5
         self.enc_q = _linear_from(enc.q_proj.weight.detach() * enc_scale, enc.q_proj.bias.detach() * enc_scale)
         self.enc_out = enc.out_proj
@@ -179,74 +210,67 @@ class _Layer(nn.Module):
 
     def _self_branches(self, h: Tensor, hist_bias: Tensor, self_k: Tensor, self_v: Tensor, conv: Tensor,
                        conv_slots: Tensor) -> Tuple[Tensor, tuple]:
-        N, A = h.size(0), self.attn_dim
-        proj = self.in_proj(h)
-        q, k_new, v_new = proj[:, :A], proj[:, A:2 * A], proj[:, 2 * A:3 * A]
-        conv_in = proj[:, 3 * A:]
-        T = self_k.size(-1)
+        A, d = self.attn_dim, self.head_dim
+        q, k_new, v_new, conv_in = self.in_proj(h).split(self.in_sizes, dim=-1)
         contexts, conv_new_parts = [], []
         cin = 0
         for b in self.branches:
             if b.kind == "attn":
-                H, d = b.heads, b.dim // b.heads
-                qb = q[:, b.offset:b.offset + b.dim].reshape(N, H, 1, d)
-                kb = self_k[:, b.offset:b.offset + b.dim].reshape(N, H, d, T)
-                vb = self_v[:, b.offset:b.offset + b.dim].reshape(N, H, d, T)
-                kn = k_new[:, b.offset:b.offset + b.dim].reshape(N, H, 1, d)
-                vn = v_new[:, b.offset:b.offset + b.dim].reshape(N, H, d, 1)
+                qb, kn = (_part(x, 1, b.offset, b.dim).reshape(-1, b.heads, 1, d) for x in (q, k_new))
+                vn = _part(v_new, 1, b.offset, b.dim).reshape(-1, b.heads, d, 1)
+                kb, vb = (_part(x, 1, b.head_offset, b.heads) for x in (self_k, self_v))  # N x H x d x T
                 scores = torch.cat([torch.matmul(qb, kb) + hist_bias, (qb * kn).sum(-1, keepdim=True)], dim=-1)
                 probs = torch.softmax(scores, dim=-1)  # N x H x 1 x (T + 1)
-                ctx = torch.matmul(vb, probs[..., :T].reshape(N, H, T, 1)) + vn * probs[..., T:]
-                contexts.append(ctx.reshape(N, b.dim))
+                ctx = torch.matmul(vb, probs[..., :-1].transpose(-1, -2)) + vn * probs[..., -1:]
+                contexts.append(ctx.reshape(-1, b.dim))
             else:
                 width = 2 * b.dim if b.glu else b.dim
-                u = conv_in[:, cin:cin + width]
+                u = _part(conv_in, 1, cin, width)
                 cin += width
                 conv_new_parts.append(F.glu(u, dim=-1) if b.glu else u)
         u = torch.cat(conv_new_parts, dim=-1) if len(conv_new_parts) > 1 else conv_new_parts[0]
         # The last k inputs of every conv channel: k - 1 from the state, then this step's.
         taps = self._taps(u)
-        out = u * taps[..., -1]
+        out = u * taps[..., -1, :]
         if self.kernel > 1:
-            out = out + (conv.index_select(-1, conv_slots) * taps[..., :-1]).sum(-1)
+            out = out + (conv.index_select(1, conv_slots) * taps[..., :-1, :]).sum(-2)
         ctx_all = torch.cat(contexts + [out], dim=-1)
-        return self.out_proj(ctx_all), (k_new, v_new, u)
+        new_k, new_v = (x.reshape(-1, A // d, d) for x in (k_new, v_new))
+        return self.out_proj(ctx_all), (new_k, new_v, u)
 
     def _taps(self, u: Tensor) -> Tensor:
-        """Per-channel taps of this step (Cc x k, or N x Cc x k with a dynamic branch)."""
+        """Per-channel taps of this step, time first (K x Cc, or N x K x Cc with a dynamic branch)."""
         dynamic = [b for b in self.branches if b.kind == "dynamic"]
         if not dynamic:
             return self.static_taps
-        N = u.size(0)
-        taps = self.static_taps.unsqueeze(0).expand(N, -1, -1)
+        taps = self.static_taps.unsqueeze(0).expand(u.size(0), -1, -1)
         parts, start = [], 0
         for b, weight in zip(dynamic, self.dynamic_taps):
             if b.offset > start:
-                parts.append(taps[:, start:b.offset])
-            logits = F.linear(u[:, b.offset:b.offset + b.dim], weight).view(N, b.heads, 1, b.kernel)
+                parts.append(taps[..., start:b.offset])
+            logits = F.linear(_part(u, 1, b.offset, b.dim), weight).view(-1, b.heads, 1, b.kernel)
             if b.weight_softmax:
                 logits = torch.softmax(logits, dim=-1)
-            per_channel = logits.expand(N, b.heads, b.dim // b.heads, b.kernel).reshape(N, b.dim, b.kernel)
+            per_channel = logits.expand(-1, b.heads, b.dim // b.heads, b.kernel).reshape(-1, b.dim, b.kernel)
+            per_channel = per_channel.transpose(1, 2)  # N x k x dim
             if b.kernel < self.kernel:
-                per_channel = F.pad(per_channel, (self.kernel - b.kernel, 0))
+                per_channel = F.pad(per_channel, (0, 0, self.kernel - b.kernel, 0))
             parts.append(per_channel)
             start = b.offset + b.dim
         if start < self.conv_dim:
-            parts.append(taps[:, start:])
-        return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
+            parts.append(taps[..., start:])
+        return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
 
-    def _cross(self, h: Tensor, enc_k: Tensor, enc_v: Tensor, enc_bias: Tensor) -> Tuple[Tensor, tuple]:
-        N, C = h.shape
-        Ns, H, d, S = enc_k.shape
-        q = self.enc_q(h).view(Ns, N // Ns, H, d).transpose(1, 2)  # Ns x H x beam x d
-        probs = torch.softmax(torch.matmul(q, enc_k) + enc_bias, dim=-1)  # Ns x H x beam x S
-        ctx = torch.matmul(probs, enc_v).transpose(1, 2)  # Ns x beam x H x d
-        return self.enc_out(ctx.reshape(N, C)), ()
+    def _cross(self, h: Tensor, enc_k: Tensor, enc_v: Tensor, enc_bias: Tensor, sentences) -> Tuple[Tensor, tuple]:
+        q = self.enc_q(h).reshape(sentences, -1, self.enc_heads, 1, self.enc_head_dim)  # Ns x beam x H x 1 x d
+        probs = torch.softmax(torch.matmul(q, enc_k) + enc_bias, dim=-1)  # Ns x beam x H x 1 x S
+        ctx = torch.matmul(probs, enc_v)  # Ns x beam x H x 1 x d
+        return self.enc_out(ctx.reshape(-1, self.enc_heads * self.enc_head_dim)), ()
 
-    def forward(self, x, hist_bias, self_k, self_v, conv, conv_slots, enc_k, enc_v, enc_bias):
-        x, new = self._residual(x, self.self_norm,
-                                lambda h: self._self_branches(h, hist_bias, self_k, self_v, conv, conv_slots))
-        x, _ = self._residual(x, self.enc_norm, lambda h: self._cross(h, enc_k, enc_v, enc_bias))
+    def forward(self, x, hist_bias, self_k, self_v, conv, t, enc_k, enc_v, enc_bias, sentences):
+        x, new = self._residual(x, self.self_norm, lambda h: self._self_branches(
+            h, hist_bias, self_k, self_v, conv, t + self.slot_offsets))
+        x, _ = self._residual(x, self.enc_norm, lambda h: self._cross(h, enc_k, enc_v, enc_bias, sentences))
         x, _ = self._residual(x, self.final_norm, lambda h: (self.fc2(F.relu(self.fc1(h))), ()))
         return x, new
 
@@ -262,15 +286,23 @@ class DecoderStep(nn.Module):
         if not isinstance(decoder.embed_tokens, nn.Embedding):
             raise UnsupportedDecoder("the fast generator needs a plain token embedding (no adaptive input)")
         first = decoder.layers[0].self_attn
-        kinds = [("attn" if isinstance(b, AttentionBranch) else "conv", d)
-                 for b, d in zip(first.branches, first.dims)]
-        self.attn_dim = sum(d for kind, d in kinds if kind == "attn")
-        self.conv_dim = sum(d for kind, d in kinds if kind == "conv")
+        attention = [b for b in first.branches if isinstance(b, AttentionBranch)]
+        self.attn_dim = sum(d for b, d in zip(first.branches, first.dims) if isinstance(b, AttentionBranch))
+        self.conv_dim = sum(first.dims) - self.attn_dim
         if not self.attn_dim or not self.conv_dim:
             raise UnsupportedDecoder("the fast generator needs at least one attention and one "
                                      "convolution branch in the decoder layers")
-        self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim) for layer in decoder.layers)
-        self.conv_offset = max(layer.kernel for layer in self.layers) - 1  # K - 1
+        head_dims = {b.embed_dim // b.heads for b in attention}
+        if len(head_dims) > 1:
+            raise UnsupportedDecoder(f"the decoder's attention branches have heads of {sorted(head_dims)} "
+                                     f"channels; the fast generator needs one head size")
+        self.head_dim = head_dims.pop()
+        self.attn_heads = self.attn_dim // self.head_dim
+        self.conv_offset = max(max([b.conv.kernel_size for b in layer.self_attn.branches
+                                    if isinstance(b, ConvBranch)], default=1)
+                               for layer in decoder.layers) - 1  # K - 1
+        self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim, self.head_dim, self.conv_offset)
+                                    for layer in decoder.layers)
         self.embed_tokens = decoder.embed_tokens
         self.embed_scale = decoder.embed_scale
         self.padding_idx = decoder.padding_idx
@@ -290,40 +322,45 @@ class DecoderStep(nn.Module):
 
     def encoder_memory(self, encoder_out: Tensor, encoder_padding_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Encoder output (S x Ns x C, the encoder's ``encoder_out``) and padding mask (Ns x S) ->
-        ``enc_k`` (L x Ns x H x d x S), ``enc_v`` (L x Ns x H x S x d), ``enc_bias`` (Ns x 1 x 1 x S)."""
+        ``enc_k`` (L x Ns x 1 x H x d x S), ``enc_v`` (L x Ns x 1 x H x S x d), ``enc_bias`` (Ns x 1 x 1 x 1 x S)."""
         S, Ns, C = encoder_out.shape
         x = encoder_out.transpose(0, 1)
-        heads = [layer.enc_heads for layer in self.layers]
-        enc_k = torch.stack([layer.enc_k_proj(x).view(Ns, S, H, C // H).permute(0, 2, 3, 1)
-                             for layer, H in zip(self.layers, heads)])
-        enc_v = torch.stack([layer.enc_v_proj(x).view(Ns, S, H, C // H).transpose(1, 2)
-                             for layer, H in zip(self.layers, heads)])
+        heads = lambda proj, H: proj(x).view(Ns, 1, S, H, C // H).transpose(2, 3)  # noqa: E731  Ns x 1 x H x S x d
+        enc_k = torch.stack([heads(layer.enc_k_proj, layer.enc_heads).transpose(-1, -2) for layer in self.layers])
+        enc_v = torch.stack([heads(layer.enc_v_proj, layer.enc_heads) for layer in self.layers])
         bias = torch.zeros(encoder_padding_mask.shape, dtype=x.dtype).masked_fill(
             encoder_padding_mask, float("-inf"))
-        return enc_k.contiguous(), enc_v.contiguous(), bias[:, None, None, :]
+        return enc_k.contiguous(), enc_v.contiguous(), bias[:, None, None, None, :]
 
     def empty_state(self, rows: int, capacity: int) -> DecoderState:
         """Zeroed state for ``rows`` rows and ``capacity`` steps."""
         L = len(self.layers)
-        k = torch.zeros(L, rows, self.attn_dim, capacity)
-        conv = torch.zeros(L, rows, self.conv_dim, capacity + self.conv_offset)
+        k = torch.zeros(L, rows, self.attn_heads, self.head_dim, capacity)
+        conv = torch.zeros(L, rows, capacity + self.conv_offset, self.conv_dim)
         return DecoderState(k, torch.zeros_like(k), conv)
 
-    def forward(self, tokens: Tensor, t: Tensor, self_k: Tensor, self_v: Tensor, conv: Tensor,
-                enc_k: Tensor, enc_v: Tensor, enc_bias: Tensor):
+    def forward(self, tokens: Tensor, t: Tensor, self_k: Sequence[Tensor], self_v: Sequence[Tensor],
+                conv: Sequence[Tensor], enc_k: Sequence[Tensor], enc_v: Sequence[Tensor], enc_bias: Tensor):
+        """The state and memory come per layer (``DecoderState.layers``, ``memory_layers``): separate
+        graph inputs cost no copy, where indexing one stacked tensor copies it in the graph."""
         x = self.embed_scale * self.embed_tokens(tokens) + self.positions.index_select(0, t)
-        T = self_k.size(-1)
+        T = self_k[0].size(-1)
         hist_bias = torch.zeros(T).masked_fill(torch.arange(T) >= t, float("-inf"))  # steps < t
+        sentences = enc_bias.size(0)
         new_k, new_v, new_conv = [], [], []
         for i, layer in enumerate(self.layers):
-            # Slots of steps t - k + 1 .. t - 1 (the first K - 1 slots are zeros).
-            slots = t + (self.conv_offset - layer.kernel + 1) + torch.arange(layer.kernel - 1)
-            x, (k, v, u) = layer(x, hist_bias, self_k[i], self_v[i], conv[i], slots, enc_k[i], enc_v[i],
-                                 enc_bias)
+            x, (k, v, u) = layer(x, hist_bias, self_k[i], self_v[i], conv[i], t, enc_k[i], enc_v[i], enc_bias,
+                                 sentences)
             new_k.append(k)
             new_v.append(v)
             new_conv.append(u)
         if self.layer_norm is not None:
             x = self.layer_norm(x)
         lprobs = torch.log_softmax(self.output_projection(x).float(), dim=-1)
-        return lprobs, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv)
+        return lprobs, tuple(new_k), tuple(new_v), tuple(new_conv)
+
+
+def memory_layers(memory: Tuple[Tensor, Tensor, Tensor]) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...], Tensor]:
+    """``encoder_memory``'s stacked keys/values as the per-layer views ``DecoderStep`` takes."""
+    enc_k, enc_v, enc_bias = memory
+    return enc_k.unbind(0), enc_v.unbind(0), enc_bias

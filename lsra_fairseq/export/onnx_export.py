@@ -16,17 +16,28 @@ import logging
 import shutil
 import warnings
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
-from .decoder_step import DecoderStep
+from .decoder_step import DecoderStep, memory_layers
 from .encoder import EncoderMemory
 from .int8 import quantize_graph
 
 ENCODER_INPUTS, ENCODER_OUTPUTS = ["src_tokens"], ["enc_k", "enc_v", "enc_bias"]
-STEP_INPUTS = ["tokens", "t", "self_k", "self_v", "conv", "enc_k", "enc_v", "enc_bias"]
-STEP_OUTPUTS = ["lprobs", "new_k", "new_v", "new_conv"]
 OPSET = 17
+# The step's per-layer tensors and their dynamic axes; graph names are "<name>.<layer>".
+STEP_STATE_AXES = {"self_k": {0: "rows", 3: "capacity"}, "self_v": {0: "rows", 3: "capacity"},
+                   "conv": {0: "rows", 1: "conv_slots"}, "enc_k": {0: "sentences", 4: "src_len"},
+                   "enc_v": {0: "sentences", 3: "src_len"}}
+STEP_OUTPUT_AXES = {"new_k": {0: "rows"}, "new_v": {0: "rows"}, "new_conv": {0: "rows"}}
+
+
+def _step_axes(layers: int) -> Tuple[Dict[str, dict], Dict[str, dict]]:
+    """Input and output names of the decoder step graph, in order, with their dynamic axes."""
+    per_layer = lambda axes: {f"{name}.{i}": dims for name, dims in axes.items() for i in range(layers)}  # noqa: E731
+    inputs = {"tokens": {0: "rows"}, "t": {}, **per_layer(STEP_STATE_AXES),
+              "enc_bias": {0: "sentences", 4: "src_len"}}
+    return inputs, {"lprobs": {0: "rows"}, **per_layer(STEP_OUTPUT_AXES)}
 
 
 def _example(model, step: DecoderStep, rows: int = 2, capacity: int = 5, src_len: int = 7):
@@ -35,7 +46,7 @@ def _example(model, step: DecoderStep, rows: int = 2, capacity: int = 5, src_len
     memory = EncoderMemory(model, step)(src)
     state = step.empty_state(rows, capacity)
     tokens = torch.full((rows,), model.decoder.dictionary.eos(), dtype=torch.long)
-    return src, (tokens, torch.tensor([1]), *state, *memory)
+    return src, (tokens, torch.tensor([1]), *state.layers(), *memory_layers(memory))
 
 
 def export_graphs(model, out_dir: Path) -> Dict[str, Path]:
@@ -52,22 +63,18 @@ def export_graphs(model, out_dir: Path) -> Dict[str, Path]:
     step = DecoderStep(model.decoder)
     src, step_args = _example(model, step)
     paths = {"encoder": out_dir / "encoder.onnx", "decoder_step": out_dir / "decoder_step.onnx"}
-    row, sent = {1: "rows"}, {1: "sentences"}
-    axes = {
-        "encoder": {"src_tokens": {0: "sentences", 1: "src_len"}, "enc_k": {1: "sentences", 4: "src_len"},
-                    "enc_v": {1: "sentences", 3: "src_len"}, "enc_bias": {0: "sentences", 3: "src_len"}},
-        "decoder_step": {"tokens": {0: "rows"}, "self_k": {**row, 3: "capacity"}, "self_v": {**row, 3: "capacity"},
-                         "conv": {**row, 3: "conv_slots"}, "enc_k": {**sent, 4: "src_len"},
-                         "enc_v": {**sent, 3: "src_len"}, "enc_bias": {0: "sentences", 3: "src_len"},
-                         "lprobs": {0: "rows"}, "new_k": row, "new_v": row, "new_conv": row},
-    }
-    graphs = {"encoder": (EncoderMemory(model, step), (src,), ENCODER_INPUTS, ENCODER_OUTPUTS),
-              "decoder_step": (step, step_args, STEP_INPUTS, STEP_OUTPUTS)}
+    step_inputs, step_outputs = _step_axes(len(step.layers))
+    encoder_axes = {"src_tokens": {0: "sentences", 1: "src_len"}, "enc_k": {1: "sentences", 5: "src_len"},
+                    "enc_v": {1: "sentences", 4: "src_len"}, "enc_bias": {0: "sentences", 4: "src_len"}}
+    graphs = {"encoder": (EncoderMemory(model, step), (src,), ENCODER_INPUTS, ENCODER_OUTPUTS, encoder_axes),
+              "decoder_step": (step, step_args, list(step_inputs), list(step_outputs),
+                               {**step_inputs, **step_outputs})}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
-        for name, (module, args, inputs, outputs) in graphs.items():
+        for name, (module, args, inputs, outputs, axes) in graphs.items():
             torch.onnx.export(module, args, str(paths[name]), dynamo=False, input_names=inputs,
-                              output_names=outputs, dynamic_axes=axes[name], opset_version=OPSET)
+                              output_names=outputs, dynamic_axes={k: v for k, v in axes.items() if v},
+                              opset_version=OPSET)
             onnx.save(onnxscript.optimizer.optimize(onnx.load(str(paths[name]))), str(paths[name]))
     return paths
 
@@ -77,10 +84,11 @@ def write_config(model, task, out_dir: Path, int8: bool) -> Path:
     step = DecoderStep(model.decoder)
     tgt, src = task.target_dictionary, task.source_dictionary
     config = {
-        "format": "lsra-fairseq onnx export 1",
+        "format": "lsra-fairseq onnx export 2",
         "int8": int8, "bos": tgt.eos(), "eos": tgt.eos(), "pad": tgt.pad(), "unk": tgt.unk(),
         "src_eos": src.eos(), "src_pad": src.pad(), "src_unk": src.unk(),
-        "layers": len(step.layers), "attn_dim": step.attn_dim, "conv_dim": step.conv_dim,
+        "layers": len(step.layers), "attn_heads": step.attn_heads, "head_dim": step.head_dim,
+        "conv_dim": step.conv_dim,
         "conv_offset": step.conv_offset, "max_positions": min(step.max_positions, model.max_decoder_positions()),
         "max_source_positions": model.encoder.max_positions(),
         "source_words": list(src.symbols), "target_words": list(tgt.symbols),

@@ -28,7 +28,36 @@ class OrtTranslator:
         session = lambda name: onnxruntime.InferenceSession(  # noqa: E731
             str(folder / name), options, providers=["CPUExecutionProvider"])
         self.encoder, self.step = session("encoder.onnx"), session("decoder_step.onnx")
+        self.step_inputs = [x.name for x in self.step.get_inputs()]
         self.source_index = {word: i for i, word in enumerate(self.config["source_words"])}
+
+    def empty_state(self, rows: int, capacity: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Zeroed decoder state (self_k, self_v, conv) for ``rows`` rows and ``capacity`` steps."""
+        c = self.config
+        k = np.zeros((c["layers"], rows, c["attn_heads"], c["head_dim"], capacity), np.float32)
+        conv = np.zeros((c["layers"], rows, capacity + c["conv_offset"], c["conv_dim"]), np.float32)
+        return k, np.zeros_like(k), conv
+
+    @staticmethod
+    def extended(state, capacity: int):
+        """``state`` with room for ``capacity`` steps (new slots zero)."""
+        self_k, self_v, conv = state
+        extra = capacity - self_k.shape[-1]
+        time_last = [(0, 0)] * (self_k.ndim - 1) + [(0, extra)]
+        return (np.pad(self_k, time_last), np.pad(self_v, time_last),
+                np.pad(conv, [(0, 0), (0, 0), (0, extra), (0, 0)]))
+
+    def run_step(self, tokens: np.ndarray, t: int, state, memory) -> np.ndarray:
+        """One decoder step: log-probabilities (rows x vocab); this step's entries written into
+        ``state`` (``empty_state``'s arrays) at slot t. ``memory`` is the encoder's three outputs."""
+        self_k, self_v, conv = state
+        enc_k, enc_v, enc_bias = memory
+        values = [tokens, np.array([t], np.int64), *self_k, *self_v, *conv, *enc_k, *enc_v, enc_bias]
+        outputs = self.step.run(None, dict(zip(self.step_inputs, values)))
+        L = self.config["layers"]
+        new_k, new_v, new_conv = (np.stack(outputs[1 + i * L:1 + (i + 1) * L]) for i in range(3))
+        self_k[..., t], self_v[..., t], conv[:, :, t + self.config["conv_offset"]] = new_k, new_v, new_conv
+        return outputs[0]
 
     def encode_line(self, line: str) -> np.ndarray:
         """Words -> source ids ending in eos (unknown words -> unk, too long -> truncated)."""
@@ -45,22 +74,18 @@ class OrtTranslator:
         src = np.full((len(sources), width), c["src_pad"], dtype=np.int64)
         for i, s in enumerate(sources):
             src[i, width - len(s):] = s  # left padding, as fairseq
-        enc_k, enc_v, enc_bias = self.encoder.run(None, {"src_tokens": src})
+        memory = self.encoder.run(None, {"src_tokens": src})
         max_len = min(int(max_len_a * width + max_len_b), c["max_positions"] - 1)
         rows = len(sources)
-        shape = (c["layers"], rows)
-        self_k = np.zeros(shape + (c["attn_dim"], max_len + 1), np.float32)
-        self_v = np.zeros_like(self_k)
-        conv = np.zeros(shape + (c["conv_dim"], max_len + 1 + c["conv_offset"]), np.float32)
+        state = self.empty_state(rows, min(16, max_len + 1))  # doubled when full
         tokens = np.full(rows, c["bos"], dtype=np.int64)
         alive = np.arange(rows)  # original sentence of each row
         results = [None] * rows
         hyp_tokens, hyp_scores = [[] for _ in range(rows)], [0.0] * rows
         for t in range(max_len + 1):
-            feeds = {"tokens": tokens, "t": np.array([t], np.int64), "self_k": self_k, "self_v": self_v,
-                     "conv": conv, "enc_k": enc_k, "enc_v": enc_v, "enc_bias": enc_bias}
-            lprobs, new_k, new_v, new_conv = self.step.run(None, feeds)
-            self_k[..., t], self_v[..., t], conv[..., t + c["conv_offset"]] = new_k, new_v, new_conv
+            if t == state[0].shape[-1]:
+                state = self.extended(state, min(2 * t, max_len + 1))
+            lprobs = self.run_step(tokens, t, state, memory)
             lprobs[:, c["pad"]] = -np.inf
             if t >= max_len:
                 eos_column = lprobs[:, c["eos"]].copy()
@@ -81,8 +106,8 @@ class OrtTranslator:
                 if keep.size == 0:
                     break
                 alive, best = alive[keep], best[keep]
-                self_k, self_v, conv = self_k[:, keep], self_v[:, keep], conv[:, keep]
-                enc_k, enc_v, enc_bias = enc_k[:, keep], enc_v[:, keep], enc_bias[keep]
+                state = tuple(x[:, keep] for x in state)
+                memory = (memory[0][:, keep], memory[1][:, keep], memory[2][keep])
             tokens = best.astype(np.int64)
         return results
 

@@ -11,10 +11,11 @@ import tempfile
 from pathlib import Path
 from typing import Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from ..export.decoder_step import DecoderState, DecoderStep
+from ..export.decoder_step import DecoderState, DecoderStep, memory_layers
 from ..export.int8 import quantize_graph
 from ..export.onnx_export import export_graphs
 
@@ -60,8 +61,9 @@ class TorchRunner(_Runner):
         return self.decoder_step.encoder_memory(out["encoder_out"][0], out["encoder_padding_mask"][0])
 
     def step(self, tokens: Tensor, t: int, state: DecoderState, memory: Memory) -> Tuple[Tensor, DecoderState]:
-        lprobs, new_k, new_v, new_conv = self._step_fn(tokens, self._steps[t], *state, *memory)
-        state.write(t, new_k, new_v, new_conv, self.conv_offset)
+        lprobs, new_k, new_v, new_conv = self._step_fn(tokens, self._steps[t], *state.layers(),
+                                                       *memory_layers(memory))
+        state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv), self.conv_offset)
         return lprobs, state
 
 
@@ -86,21 +88,31 @@ class OnnxRunner(_Runner):
         session = lambda path: onnxruntime.InferenceSession(  # noqa: E731
             str(path), options, providers=["CPUExecutionProvider"])
         self.encoder_session, self.step_session = session(paths["encoder"]), session(paths["decoder_step"])
+        self._step_inputs = [x.name for x in self.step_session.get_inputs()]  # in DecoderStep's order
+        self._layers = len(self.decoder_step.layers)
         self._steps_np = [t.numpy() for t in self._steps]
+        self._memory, self._memory_feeds = None, []
 
     def encode(self, src_tokens: Tensor, src_lengths: Tensor) -> Memory:
         outputs = self.encoder_session.run(None, {"src_tokens": src_tokens.numpy()})
         return tuple(torch.from_numpy(x) for x in outputs)
 
     def step(self, tokens: Tensor, t: int, state: DecoderState, memory: Memory) -> Tuple[Tensor, DecoderState]:
-        enc_k, enc_v, enc_bias = memory
-        feeds = {"tokens": tokens.contiguous().numpy(), "t": self._steps_np[t], "self_k": state.self_k.numpy(),
-                 "self_v": state.self_v.numpy(), "conv": state.conv.numpy(), "enc_k": enc_k.numpy(),
-                 "enc_v": enc_v.numpy(), "enc_bias": enc_bias.numpy()}
-        lprobs, new_k, new_v, new_conv = self.step_session.run(None, feeds)
-        state.write(t, torch.from_numpy(new_k), torch.from_numpy(new_v), torch.from_numpy(new_conv),
-                    self.conv_offset)
-        return torch.from_numpy(lprobs), state
+        k, v, conv = (x.numpy() for x in state)  # views: ORT reads the layers and we write the new slots in place
+        values = [tokens.contiguous().numpy(), self._steps_np[t], *k, *v, *conv, *self._memory_arrays(memory)]
+        outputs = self.step_session.run(None, dict(zip(self._step_inputs, values)))
+        L, slot = self._layers, t + self.conv_offset
+        for i in range(L):
+            k[i, ..., t], v[i, ..., t], conv[i, :, slot] = outputs[1 + i], outputs[1 + L + i], outputs[1 + 2 * L + i]
+        return torch.from_numpy(outputs[0]), state
+
+    def _memory_arrays(self, memory: Memory):
+        """The step's per-layer memory inputs, converted once per memory (it changes only when
+        sentences leave the batch)."""
+        if self._memory is not memory:
+            enc_k, enc_v, enc_bias = (x.numpy() for x in memory)
+            self._memory, self._memory_feeds = memory, [*enc_k, *enc_v, enc_bias]
+        return self._memory_feeds
 
 
 def build_runner(model, backend: str = DEFAULT_BACKEND, int8: bool = False):

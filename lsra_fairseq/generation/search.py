@@ -10,6 +10,7 @@ path computes no alignment) and ``alignment``.
 import math
 from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -17,6 +18,7 @@ from ..modules.ngram_block import NoRepeatNGramBlock
 from .runners import StepRunner
 
 Hypothesis = Dict[str, Tensor]
+INITIAL_CAPACITY = 16  # decoder steps the state holds at first; it doubles when full
 
 
 class FastGenerator:
@@ -88,28 +90,36 @@ class FastGenerator:
     def _search(self, memory, bsz: int, max_len: int, bos: int) -> List[List[Hypothesis]]:
         beam, V, eos = self.beam_size, self.vocab_size, self.eos
         rows = bsz * beam
-        state = self.runner.empty_state(rows, max_len + 1)
-        tokens = torch.full((rows, max_len + 2), self.pad, dtype=torch.long)
+        state = self.runner.empty_state(rows, min(INITIAL_CAPACITY, max_len + 1))
+        # The bookkeeping is numpy: its arrays are a few numbers per row, and a numpy call on them
+        # costs a fraction of a torch operator's dispatch (the step's log-probabilities stay torch).
+        tokens = np.full((rows, max_len + 2), self.pad, dtype=np.int64)
         tokens[:, 0] = bos
-        scores = torch.zeros(rows, max_len + 1)
-        cands_to_ignore = torch.zeros(bsz, beam, dtype=torch.bool)
+        scores = np.zeros((rows, max_len + 1), dtype=np.float32)
+        cands_to_ignore = np.zeros((bsz, beam), dtype=bool)
         finalized: List[List[Hypothesis]] = [[] for _ in range(bsz)]
         finished = [False] * bsz
         sentence_ids = list(range(bsz))  # current batch position -> original sentence
         cand_size = 2 * beam
-        cand_offsets = torch.arange(cand_size)
+        cand_offsets = np.arange(cand_size)
+        positions = np.arange(bsz)[:, None]  # batch positions, to index candidates per sentence
+        bbsz_offsets = positions * beam  # first row of each sentence
         for step in range(max_len + 1):
-            lprobs, state = self.runner.step(tokens[:, step], step, state, memory)
+            if step == state.capacity:
+                state = state.extended(min(2 * step, max_len + 1))
+            previous = torch.from_numpy(np.ascontiguousarray(tokens[:, step]))
+            lprobs, state = self.runner.step(previous, step, state, memory)
             lprobs = self._adjust(lprobs, step, max_len, tokens, bsz)
             if step == 0:  # all beams are the same hypothesis: take candidates from the first
                 lprobs = lprobs.view(bsz, beam, V)[:, :1]
             else:
-                lprobs = lprobs.view(bsz, beam, V) + scores.view(bsz, beam, -1)[:, :, step - 1:step]
+                lprobs = lprobs.view(bsz, beam, V) + torch.from_numpy(scores[:, step - 1]).view(bsz, beam, 1)
             flat = lprobs.reshape(bsz, -1)
-            cand_scores, cand_flat = torch.topk(flat, k=min(cand_size, flat.size(1) - 1))
-            cand_beams, cand_indices = cand_flat // V, cand_flat % V
-            cand_bbsz_idx = cand_beams + (torch.arange(bsz) * beam).unsqueeze(1)
-            eos_mask = cand_indices.eq(eos) & cand_scores.ne(-math.inf)
+            top = torch.topk(flat, k=min(cand_size, flat.size(1) - 1))
+            cand_scores, cand_flat = top.values.numpy(), top.indices.numpy()
+            cand_beams, cand_indices = np.divmod(cand_flat, V)
+            cand_bbsz_idx = cand_beams + bbsz_offsets
+            eos_mask = (cand_indices == eos) & (cand_scores != -math.inf)
             eos_mask[:, :beam] &= ~cands_to_ignore
             newly_finished: List[int] = []
             top_eos = eos_mask[:, :beam]
@@ -121,30 +131,32 @@ class FastGenerator:
                 break
             assert step < max_len, f"{step} < {max_len}"
             if newly_finished:
-                keep = torch.tensor([i for i in range(bsz) if i not in set(newly_finished)])
+                keep = np.setdiff1d(np.arange(bsz), newly_finished)
                 eos_mask, cand_bbsz_idx = eos_mask[keep], cand_bbsz_idx[keep]
                 cand_scores, cand_indices = cand_scores[keep], cand_indices[keep]
                 cands_to_ignore = cands_to_ignore[keep]
-                sentence_ids = [sentence_ids[i] for i in keep.tolist()]
-                memory = self.runner.select_sentences(memory, keep)
-                bsz = keep.numel()
-            # The first beam candidates that do not end in eos continue.
+                sentence_ids = [sentence_ids[i] for i in keep]
+                memory = self.runner.select_sentences(memory, torch.from_numpy(keep))
+                bsz = keep.size
+                positions, bbsz_offsets = positions[:bsz], bbsz_offsets[:bsz]
+            # The first beam candidates that do not end in eos continue (fairseq's topk of the
+            # smallest: the keys are distinct, so a sort gives the same order).
             eos_mask[:, :beam] |= cands_to_ignore
-            active_mask = eos_mask.long() * cand_size + cand_offsets[:eos_mask.size(1)]
-            new_cands_to_ignore, active_hypos = torch.topk(active_mask, k=beam, dim=1, largest=False)
-            cands_to_ignore = new_cands_to_ignore.ge(cand_size)
-            active_bbsz_idx = torch.gather(cand_bbsz_idx, 1, active_hypos).view(-1)
-            tokens = tokens.index_select(0, active_bbsz_idx)
-            tokens[:, step + 1] = torch.gather(cand_indices, 1, active_hypos).view(-1)
-            scores = scores.index_select(0, active_bbsz_idx)
-            scores[:, step] = torch.gather(cand_scores, 1, active_hypos).view(-1)
-            state = self.runner.reorder(state, active_bbsz_idx)
+            active_mask = eos_mask * cand_size + cand_offsets[:eos_mask.shape[1]]
+            active_hypos = np.argsort(active_mask, axis=1)[:, :beam]
+            cands_to_ignore = active_mask[positions, active_hypos] >= cand_size
+            active_bbsz_idx = cand_bbsz_idx[positions, active_hypos].reshape(-1)
+            if beam > 1 or newly_finished:  # greedy rows continue in place: nothing to reorder
+                tokens, scores = tokens[active_bbsz_idx], scores[active_bbsz_idx]
+                state = self.runner.reorder(state, torch.from_numpy(active_bbsz_idx))
+            tokens[:, step + 1] = cand_indices[positions, active_hypos].reshape(-1)
+            scores[:, step] = cand_scores[positions, active_hypos].reshape(-1)
         for sent in finalized:
             order = torch.sort(torch.tensor([float(h["score"]) for h in sent]), descending=True)[1]
             sent[:] = [sent[i] for i in order.tolist()]
         return finalized
 
-    def _adjust(self, lprobs: Tensor, step: int, max_len: int, tokens: Tensor, bsz: int) -> Tensor:
+    def _adjust(self, lprobs: Tensor, step: int, max_len: int, tokens: np.ndarray, bsz: int) -> Tensor:
         """fairseq's masks on the step's log-probabilities: pad, unk penalty, length limits, n-gram
         blocking. (fairseq also maps NaN to -inf, which a finite model never produces.)"""
         lprobs[:, self.pad] = -math.inf
@@ -157,21 +169,22 @@ class FastGenerator:
         elif step < self.min_len:
             lprobs[:, self.eos] = -math.inf
         if self.ngram_blocker is not None:
-            lprobs = self.ngram_blocker(tokens, lprobs, bsz, self.beam_size, step)
+            lprobs = self.ngram_blocker(torch.from_numpy(tokens), lprobs, bsz, self.beam_size, step)
         return lprobs
 
-    def _finalize(self, step: int, bbsz_idx: Tensor, eos_scores: Tensor, tokens: Tensor,
-                  scores: Tensor, finalized: List[List[Hypothesis]], finished: List[bool],
+    def _finalize(self, step: int, bbsz_idx: np.ndarray, eos_scores: np.ndarray, tokens: np.ndarray,
+                  scores: np.ndarray, finalized: List[List[Hypothesis]], finished: List[bool],
                   sentence_ids: List[int], max_len: int) -> List[int]:
         """Stores the hypotheses that end in eos at this step; returns the batch positions of the
         sentences that are now finished (beam hypotheses, or the last step)."""
-        hyp_tokens = tokens.index_select(0, bbsz_idx)[:, 1:step + 2]
+        hyp_tokens = tokens[bbsz_idx, 1:step + 2]
         hyp_tokens[:, step] = self.eos
-        pos_scores = scores.index_select(0, bbsz_idx)[:, :step + 1]
+        pos_scores = scores[bbsz_idx, :step + 1]
         pos_scores[:, step] = eos_scores
         pos_scores[:, 1:] = pos_scores[:, 1:] - pos_scores[:, :-1]
         if self.normalize_scores:
             eos_scores = eos_scores / (step + 1) ** self.len_penalty
+        hyp_tokens, pos_scores, eos_scores = (torch.from_numpy(x) for x in (hyp_tokens, pos_scores, eos_scores))
         positions = (bbsz_idx // self.beam_size).tolist()
         for i, position in enumerate(positions):
             sent = sentence_ids[position]

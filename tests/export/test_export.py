@@ -89,15 +89,10 @@ def test_int8_log_probabilities_stay_close_to_float32(tiny, exports, one_thread)
         for translator in (fp32, int8):
             memory = translator.encoder.run(None, {"src_tokens": src})
             T = len(tokens)
-            state = [np.zeros((c["layers"], 1, c["attn_dim"], T), np.float32) for _ in range(2)]
-            state.append(np.zeros((c["layers"], 1, c["conv_dim"], T + c["conv_offset"]), np.float32))
+            state = translator.empty_state(1, T)
             steps = []
             for t, previous in enumerate([c["bos"]] + tokens[:-1]):
-                lprobs, k, v, u = translator.step.run(None, dict(
-                    tokens=np.array([previous]), t=np.array([t]), self_k=state[0], self_v=state[1],
-                    conv=state[2], enc_k=memory[0], enc_v=memory[1], enc_bias=memory[2]))
-                state[0][..., t], state[1][..., t], state[2][..., t + c["conv_offset"]] = k, v, u
-                steps.append(lprobs[0])
+                steps.append(translator.run_step(np.array([previous]), t, state, memory)[0])
             runs.append(np.stack(steps))
         diffs.append(np.abs(runs[0] - runs[1]))
         chosen.append(np.abs(runs[0] - runs[1])[np.arange(len(tokens)), tokens])

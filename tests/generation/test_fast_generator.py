@@ -7,7 +7,7 @@ import torch
 from fairseq.data import data_utils
 from fairseq.sequence_generator import SequenceGenerator
 
-from lsra_fairseq.generation import FastGenerator, StepRunner
+from lsra_fairseq.generation import FastGenerator, StepRunner, search
 from lsra_fairseq.modules.ngram_block import fix_ngram_blocking
 
 SCORE_TOLERANCE = 1e-4
@@ -66,6 +66,15 @@ def test_nbest_two_and_all_beam_hypotheses(tiny, one_thread):
     assert_same(reference, fast)  # all 4 finalized hypotheses, in fairseq's order
     assert_same([h[:2] for h in reference], [h[:2] for h in fast])
     assert any(not torch.equal(h[0]["tokens"], h[1]["tokens"]) for h in fast)
+
+
+@pytest.mark.parametrize("beam", [1, 4])
+def test_a_state_that_grows_while_decoding_changes_nothing(tiny, one_thread, monkeypatch, beam):
+    # Room for 2 steps at first: every translation outgrows it, several times (2, 4, 8, ...).
+    monkeypatch.setattr(search, "INITIAL_CAPACITY", 2)
+    reference, fast = both(tiny, batch(tiny, tiny.val_de[:6]), beam_size=beam)
+    assert max(len(h[0]["tokens"]) for h in fast) > 4
+    assert_same(reference, fast)
 
 
 class WrongLengthPenalty(FastGenerator):
