@@ -11,7 +11,6 @@ import tempfile
 from pathlib import Path
 from typing import Tuple
 
-import numpy as np
 import torch
 from torch import Tensor
 
