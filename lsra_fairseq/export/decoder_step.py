@@ -102,6 +102,11 @@ def _part(x: Tensor, dim: int, start: int, size: int) -> Tensor:
     return x if start == 0 and size == x.size(dim) else x.narrow(dim, start, size)
 
 
+def _longest_kernel(lsra) -> int:
+    """The longest convolution kernel among an LSRA layer's branches (1 without any)."""
+    return max([b.conv.kernel_size for b in lsra.branches if isinstance(b, ConvBranch)], default=1)
+
+
 def _linear_from(weight: Tensor, bias: Tensor) -> nn.Linear:
     layer = nn.Linear(weight.size(1), weight.size(0), bias=True)
     with torch.no_grad():
@@ -173,7 +178,7 @@ class _Layer(nn.Module):
             x_off += dim
         self.branches = branches
         self.in_sizes = [attn_dim, attn_dim, attn_dim, conv_in_dim]
-        self.kernel = max([b.kernel for b in branches if b.kind != "attn"], default=1)
+        self.kernel = _longest_kernel(lsra)
         self.in_proj = _linear_from(w_in, b_in)
         # The output Linear reads [attention contexts | conv outputs], i.e. the state's channel order.
         self.out_proj = _linear_from(w_out, b_out)
@@ -298,9 +303,7 @@ class DecoderStep(nn.Module):
                                      f"channels; the fast generator needs one head size")
         self.head_dim = head_dims.pop()
         self.attn_heads = self.attn_dim // self.head_dim
-        self.conv_offset = max(max([b.conv.kernel_size for b in layer.self_attn.branches
-                                    if isinstance(b, ConvBranch)], default=1)
-                               for layer in decoder.layers) - 1  # K - 1
+        self.conv_offset = max(_longest_kernel(layer.self_attn) for layer in decoder.layers) - 1  # K - 1
         self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim, self.head_dim, self.conv_offset)
                                     for layer in decoder.layers)
         self.embed_tokens = decoder.embed_tokens

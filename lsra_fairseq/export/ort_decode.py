@@ -19,6 +19,9 @@ import numpy as np
 import onnxruntime
 
 
+INITIAL_CAPACITY = 16  # decoder steps the state holds at first; it doubles when full
+
+
 class OrtTranslator:
     def __init__(self, folder, threads: int = 1):
         folder = Path(folder)
@@ -54,9 +57,10 @@ class OrtTranslator:
         enc_k, enc_v, enc_bias = memory
         values = [tokens, np.array([t], np.int64), *self_k, *self_v, *conv, *enc_k, *enc_v, enc_bias]
         outputs = self.step.run(None, dict(zip(self.step_inputs, values)))
-        L = self.config["layers"]
-        new_k, new_v, new_conv = (np.stack(outputs[1 + i * L:1 + (i + 1) * L]) for i in range(3))
-        self_k[..., t], self_v[..., t], conv[:, :, t + self.config["conv_offset"]] = new_k, new_v, new_conv
+        L, slot = self.config["layers"], t + self.config["conv_offset"]
+        for i in range(L):  # outputs: lprobs, then new_k, new_v and new_conv of every layer
+            self_k[i, ..., t], self_v[i, ..., t] = outputs[1 + i], outputs[1 + L + i]
+            conv[i, :, slot] = outputs[1 + 2 * L + i]
         return outputs[0]
 
     def encode_line(self, line: str) -> np.ndarray:
@@ -77,7 +81,7 @@ class OrtTranslator:
         memory = self.encoder.run(None, {"src_tokens": src})
         max_len = min(int(max_len_a * width + max_len_b), c["max_positions"] - 1)
         rows = len(sources)
-        state = self.empty_state(rows, min(16, max_len + 1))  # doubled when full
+        state = self.empty_state(rows, min(INITIAL_CAPACITY, max_len + 1))
         tokens = np.full(rows, c["bos"], dtype=np.int64)
         alive = np.arange(rows)  # original sentence of each row
         results = [None] * rows
