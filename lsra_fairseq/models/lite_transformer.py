@@ -3,7 +3,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-import torch.nn.functional as F
 from fairseq.dataclass import ChoiceEnum, FairseqDataclass
 from fairseq.models import (FairseqEncoder, FairseqEncoderDecoderModel, FairseqIncrementalDecoder,
                             register_model)
@@ -13,6 +12,7 @@ from torch import Tensor, nn
 from ..generation.hub import use_fast_generator
 from ..modules import LSRALayer, check_kernel_sizes, parse_branches
 from ..modules.branch_spec import BRANCH_TYPES
+from ..modules.dropout import dropout
 
 DEFAULT_KERNEL_SIZES = "3,7,15,31,31,31"
 ConvType = ChoiceEnum([t for t in BRANCH_TYPES if t != "attn"])
@@ -131,7 +131,7 @@ class TokenInputMixin:
         if incremental_state is not None:
             tokens, positions = tokens[:, -1:], positions[:, -1:]
         x = self.embed_scale * self.embed_tokens(tokens) + positions
-        return F.dropout(x, self.dropout, self.training).transpose(0, 1)
+        return dropout(x, self.dropout, self.training).transpose(0, 1)
 
 
 class LiteTransformerEncoder(TokenInputMixin, FairseqEncoder):

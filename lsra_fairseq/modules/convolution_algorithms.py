@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 
-from .dropout import keep_mask, masked_scale
+from .dropout import scaled_keep_mask
 
 ALGORITHMS = ("direct", "band", "blocked")
 
@@ -176,19 +176,18 @@ class _PredictedBandConvolution(torch.autograd.Function):
         taps = F.linear(x, weight).view(T, B, H, k)
         if softmax:
             taps = torch.softmax(taps, dim=-1)
-        keep = keep_mask(taps.shape, weight_dropout, x.device) if training and weight_dropout else None
-        scale = 1.0 / (1.0 - weight_dropout)
+        mask = scaled_keep_mask(taps.shape, weight_dropout, taps) if training and weight_dropout else None
         buffer = x.new_zeros(T, B, H, T + k)
-        buffer[..., :k] = taps if keep is None else masked_scale(taps, keep, scale)
+        buffer[..., :k] = taps if mask is None else taps * mask
         out = torch.bmm(_interleaved_band(buffer, padding_l), x.reshape(T, B * H, R).transpose(0, 1))
-        ctx.save_for_backward(x, weight, taps if softmax else None, keep, buffer)
-        ctx.geometry = padding_l, heads, scale
+        ctx.save_for_backward(x, weight, taps if softmax else None, mask, buffer)
+        ctx.geometry = padding_l, heads
         return out.transpose(0, 1).reshape(T, B, C)
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        x, weight, taps, keep, buffer = ctx.saved_tensors
-        padding_l, H, scale = ctx.geometry
+        x, weight, taps, mask, buffer = ctx.saved_tensors
+        padding_l, H = ctx.geometry
         T, B, C = x.shape
         k, R = weight.shape[0] // H, C // H
         inputs = x.reshape(T, B * H, R).transpose(0, 1)
@@ -198,8 +197,8 @@ class _PredictedBandConvolution(torch.autograd.Function):
         grad_buffer = torch.zeros_like(buffer)
         _interleaved_band(grad_buffer, padding_l).copy_(torch.bmm(grads, inputs.transpose(1, 2)))
         grad_taps = grad_buffer[..., :k]
-        if keep is not None:
-            grad_taps = masked_scale(grad_taps, keep, scale)
+        if mask is not None:
+            grad_taps = grad_taps * mask
         if taps is not None:
             grad_taps = torch._softmax_backward_data(grad_taps.contiguous(), taps, -1, taps.dtype)
         grad_taps = grad_taps.reshape(T * B, H * k)

@@ -125,6 +125,18 @@ def test_dropout_keeps_each_element_with_probability_1_minus_p(p):
     torch.testing.assert_close(x.grad, survivors.double().float() / (1 - p))
 
 
+def test_dropout_masks_follow_torch_seed():
+    """The numpy generator is seeded from torch's, so torch.manual_seed (and fairseq's saved RNG
+    state, on resume) decides every mask."""
+    shape = torch.Size([64, 33])
+    torch.manual_seed(4)
+    first = [keep_mask(shape, 0.3, torch.device("cpu")) for _ in range(2)]
+    torch.manual_seed(4)
+    again = [keep_mask(shape, 0.3, torch.device("cpu")) for _ in range(2)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not torch.equal(first[0], first[1])
+
+
 def test_dropout_is_identity_in_eval_and_rejects_bad_p():
     x = torch.randn(10)
     assert dropout(x, 0.3, False) is x and dropout(x, 0.0, True) is x
