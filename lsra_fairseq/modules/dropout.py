@@ -31,7 +31,7 @@ def _uniform_words(count: int, device: torch.device) -> Tensor:
 
 def keep_mask(shape: torch.Size, p: float, device: torch.device) -> Tensor:
     """Booleans of ``shape``, each True with probability 1 - p, independently."""
-    halves = _uniform_words(max(1, shape.numel()), device)[: shape.numel()].view(shape)
+    halves = _uniform_words(shape.numel(), device).view(shape)
     return halves >= min(round(p * 2 ** 32) - 2 ** 31, 2 ** 31 - 1)
 
 
