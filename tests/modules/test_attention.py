@@ -8,8 +8,13 @@ from lsra_fairseq.modules import MultiheadAttention, attention
 T, S, B, C = 6, 5, 3, 16
 
 
-def run(monkeypatch, path, module, *args, **kwargs):
+def use_path(monkeypatch, path):
+    """Forces the fused kernel or the explicit products for every size these tests use."""
     monkeypatch.setattr(attention, "EXPLICIT_MAX_SCORES", 0 if path == "fused" else T * T)
+
+
+def run(monkeypatch, path, module, *args, **kwargs):
+    use_path(monkeypatch, path)
     inputs = [a.detach().requires_grad_() if torch.is_tensor(a) and a.is_floating_point() else a for a in args]
     out, _ = module(*inputs, **kwargs)
     wrt = [*module.parameters(), *(a for a in inputs if torch.is_tensor(a) and a.requires_grad)]
@@ -38,7 +43,7 @@ def test_explicit_and_fused_agree_while_decoding(monkeypatch):
     steps = torch.randn(T, B, C)
     outputs = {}
     for path in ("fused", "explicit"):
-        monkeypatch.setattr(attention, "EXPLICIT_MAX_SCORES", 0 if path == "fused" else T * T)
+        use_path(monkeypatch, path)
         state = {}
         outputs[path] = torch.cat([module(steps[t:t + 1], incremental_state=state)[0] for t in range(T)])
     torch.testing.assert_close(outputs["explicit"], outputs["fused"], atol=1e-6, rtol=1e-5)

@@ -24,12 +24,8 @@ def test_linear(shape, bias):
     assert macs_of(nn.Linear(16, 24, bias=bias), x) == kinds(linear=x.numel() // 16 * 16 * 24)
 
 
-@pytest.mark.parametrize("path", ["fused", "explicit", "weights"])  # weights: explicit QK^T / AV, asked for
-def test_our_attention_self_and_encoder_decoder(path, monkeypatch):
-    from lsra_fairseq.modules import attention
-
-    monkeypatch.setattr(attention, "EXPLICIT_MAX_SCORES", 0 if path == "fused" else T * T)
-    need_weights = path == "weights"
+@pytest.mark.parametrize("need_weights", [False, True])  # fused attention and explicit QK^T / AV
+def test_our_attention_self_and_encoder_decoder(need_weights):
     d = 16
     attn = MultiheadAttention(embed_dim=d, heads=4)
     x, memory = torch.randn(T, B, d), torch.randn(S, B, d)
