@@ -154,12 +154,19 @@ def dynamic_convolution(x: Tensor, taps: Tensor, padding_l: int,
 
 
 def _interleaved_band(buffer: Tensor, offset: int) -> Tensor:
-    """The (B * H) x T x T bands held in ``buffer`` (T x B x H x (T + k), taps in the first k
-    columns): rows of one band are T positions apart in memory, and each row's view starts one
-    element earlier than the row above, the skew trick on interleaved rows (columns before a
-    row's taps read the zeros that end the previous row)."""
+    """The (B * H) x T x T bands held in ``buffer`` (T x B x H x W, taps in the first k columns):
+    rows of one band are T positions apart in memory, and each row's view starts one element
+    earlier than the row above, the skew trick on interleaved rows. With W = T + k, columns outside
+    a row's taps read the zeros that end the previous row; with W = k (the taps themselves) every
+    column must fall inside the kernel (``band_is_dense``)."""
     T, B, H, width = buffer.shape
     return buffer.as_strided((B * H, T, T), (width, B * H * width - 1, 1), buffer.storage_offset() + offset)
+
+
+def band_is_dense(length: int, kernel_size: int, padding_l: int) -> bool:
+    """Whether every entry of the T x T band is a tap (the kernel reaches every other position):
+    then the band is a view of the taps, with no zero-padded buffer to fill either way."""
+    return length - 1 <= min(padding_l, kernel_size - 1 - padding_l)
 
 
 class _PredictedBandConvolution(torch.autograd.Function):
@@ -177,8 +184,9 @@ class _PredictedBandConvolution(torch.autograd.Function):
         if softmax:
             taps = torch.softmax(taps, dim=-1)
         mask = scaled_keep_mask(taps.shape, weight_dropout, taps) if training and weight_dropout else None
-        buffer = x.new_zeros(T, B, H, T + k)
-        buffer[..., :k] = taps if mask is None else taps * mask
+        buffer = taps if mask is None else taps * mask
+        if not band_is_dense(T, k, padding_l):
+            buffer = F.pad(buffer, (0, T))  # T zeros after each row's taps
         out = torch.bmm(_interleaved_band(buffer, padding_l), x.reshape(T, B * H, R).transpose(0, 1))
         ctx.save_for_backward(x, weight, taps if softmax else None, mask, buffer)
         ctx.geometry = padding_l, heads
