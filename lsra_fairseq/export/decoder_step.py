@@ -11,20 +11,24 @@ steps, A / Cc channels of all attention / convolution branches of a layer, S sou
     memory = step.encoder_memory(encoder_out, encoder_padding_mask)   # enc_k, enc_v, enc_bias
     state = step.empty_state(rows=N, capacity=T)                      # self_k, self_v, conv
     lprobs, new_k, new_v, new_conv = step(tokens, t, *state.layers(), *memory_layers(memory))
-    state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv), step.conv_offset)
+    state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv))
 
 - ``tokens``: N int64, the previous token of each row (BOS = eos at t = 0); ``t``: int64 tensor
   of shape [1], the 0-based index of the step (the same for every row).
 - ``self_k``, ``self_v``: L x N x Ha x d x T, self-attention keys/values of steps < t, split into
   the Ha heads of d channels of the layer's attention branches, time last (slots >= t are ignored by
   a mask, so the tensors are preallocated and only grow when the caller extends them).
-- ``conv``: L x N x (T + K - 1) x Cc, the inputs of the causal convolutions; step s lives in slot
-  s + K - 1 and the first K - 1 slots stay zero (K = the longest decoder kernel), so every layer
-  reads its last k - 1 inputs with a fixed-size gather of whole rows.
-- ``enc_k`` (L x Ns x 1 x H x d x S) and ``enc_v`` (L x Ns x 1 x H x S x d): encoder-decoder
-  keys/values, projected once per sentence (H heads of d = C / H channels; the 1 broadcasts over the
-  beam); ``enc_bias``: Ns x 1 x 1 x 1 x S, 0 or -inf at source padding. The beam is N // Ns: rows
-  ``[i * beam, (i + 1) * beam)`` belong to sentence i.
+- ``conv``: L x N x (K - 1) x Cc, the last K - 1 inputs of the causal convolutions (K = the
+  longest decoder kernel) as a ring: step s lives in slot s mod (K - 1), and slots not written yet
+  are zeros, the inputs before the first token. Its size does not grow with T, so beam reordering
+  copies K - 1 slots, not the whole history. A layer whose kernel spans the ring reads it whole,
+  with its taps rotated to the slots (a gather of K - 1 tap rows, not of the state); a shorter one
+  gathers its last k - 1 slots.
+- ``enc_k`` (L x Ns x H x d x S) and ``enc_v`` (L x Ns x H x S x d): encoder-decoder keys/values,
+  projected once per sentence (H heads of d = C / H channels); ``enc_bias``: Ns x 1 x 1 x S, 0 or
+  -inf at source padding. The beam is N // Ns: rows ``[i * beam, (i + 1) * beam)`` belong to
+  sentence i, and their queries are one beam x d matrix per sentence and head, so cross-attention
+  is Ns x H products of that size (not N x H products of one row).
 - Outputs: ``lprobs`` N x V (float32 log-softmax), and this step's entries for the state, per
   layer: ``new_k``/``new_v`` N x Ha x d and ``new_conv`` N x Cc, which the caller writes at slot t.
   The state and memory go in per layer too (views of the stacked tensors).
@@ -62,11 +66,12 @@ class DecoderState(NamedTuple):
         """Per-layer views (what ``DecoderStep`` takes)."""
         return self.self_k.unbind(0), self.self_v.unbind(0), self.conv.unbind(0)
 
-    def write(self, t: int, new_k: Tensor, new_v: Tensor, new_conv: Tensor, conv_offset: int) -> None:
+    def write(self, t: int, new_k: Tensor, new_v: Tensor, new_conv: Tensor) -> None:
         """Stores step t's entries (``DecoderStep``'s last three outputs, stacked over layers)."""
         self.self_k[..., t] = new_k
         self.self_v[..., t] = new_v
-        self.conv[:, :, t + conv_offset] = new_conv
+        if self.conv.size(2):
+            self.conv[:, :, t % self.conv.size(2)] = new_conv
 
     @property
     def capacity(self) -> int:
@@ -76,13 +81,23 @@ class DecoderState(NamedTuple):
         """The same state with room for ``capacity`` steps (new slots zero): callers start small
         and grow, so attention and beam reordering cost what has been decoded, not the maximum."""
         extra = capacity - self.capacity
-        return DecoderState(F.pad(self.self_k, (0, extra)), F.pad(self.self_v, (0, extra)),
-                            F.pad(self.conv, (0, 0, 0, extra)))
+        return DecoderState(F.pad(self.self_k, (0, extra)), F.pad(self.self_v, (0, extra)), self.conv)
 
     def reorder(self, order: Tensor) -> "DecoderState":
         """Rows ``order`` of the state (beam reordering, finished sentences dropped). Slots not
         written yet are zeros and stay zeros."""
         return DecoderState(*(x.index_select(1, order) for x in self))
+
+
+class RingIndex(NamedTuple):
+    """Where the conv ring (K - 1 slots) holds what at step t, computed once per step for all layers."""
+    slots: Tensor  # slots of steps t - (K - 1) .. t - 1, oldest first: (t + j) mod (K - 1)
+    rotation: Tensor  # the inverse: the age rank of the step in slot s, (s - t) mod (K - 1)
+
+    @classmethod
+    def at(cls, t: Tensor, size: int) -> "RingIndex":
+        positions = torch.arange(size)
+        return cls((positions + t) % max(size, 1), (positions + t * (size - 1)) % max(size, 1))
 
 
 class _Branch(NamedTuple):
@@ -127,7 +142,7 @@ class _Layer(nn.Module):
     """One decoder layer's weights, fused: every branch's input Linear in one block-diagonal
     matrix (q | k | v | conv input), every branch's output Linear in another."""
 
-    def __init__(self, layer, attn_dim: int, conv_dim: int, head_dim: int, conv_offset: int):
+    def __init__(self, layer, attn_dim: int, conv_dim: int, head_dim: int, ring: int):
         super().__init__()
         lsra = layer.self_attn
         C = sum(lsra.dims)
@@ -192,9 +207,7 @@ class _Layer(nn.Module):
                 taps[b.offset:b.offset + b.dim, self.kernel - b.kernel:] = \
                     per_head.repeat_interleave(b.dim // b.heads, dim=0)
         self.register_buffer("static_taps", taps.t().contiguous(), persistent=False)
-        # Slots of steps t - k + 1 .. t - 1 in the conv state, less t (its first K - 1 slots are zeros).
-        self.register_buffer("slot_offsets", torch.arange(self.kernel - 1) + conv_offset - self.kernel + 1,
-                             persistent=False)
+        self.spans_ring = self.kernel - 1 == ring
         self.self_norm = layer.self_attn_layer_norm
         enc = layer.encoder_attn
         if enc is None:
@@ -214,7 +227,7 @@ class _Layer(nn.Module):
         return (x if self.normalize_before else norm(x)), extra
 
     def _self_branches(self, h: Tensor, hist_bias: Tensor, self_k: Tensor, self_v: Tensor, conv: Tensor,
-                       conv_slots: Tensor) -> Tuple[Tensor, tuple]:
+                       ring: RingIndex) -> Tuple[Tensor, tuple]:
         A, d = self.attn_dim, self.head_dim
         q, k_new, v_new, conv_in = self.in_proj(h).split(self.in_sizes, dim=-1)
         contexts, conv_new_parts = [], []
@@ -238,10 +251,18 @@ class _Layer(nn.Module):
         taps = self._taps(u)
         out = u * taps[..., -1, :]
         if self.kernel > 1:
-            out = out + (conv.index_select(1, conv_slots) * taps[..., :-1, :]).sum(-2)
+            out = out + self._history(conv, taps[..., :-1, :], ring)
         ctx_all = torch.cat(contexts + [out], dim=-1)
         new_k, new_v = (x.reshape(-1, A // d, d) for x in (k_new, v_new))
         return self.out_proj(ctx_all), (new_k, new_v, u)
+
+    def _history(self, conv: Tensor, taps: Tensor, ring: RingIndex) -> Tensor:
+        """Sum over the last k - 1 inputs (the ring ``conv``, N x (K - 1) x Cc) times their taps
+        (time first, oldest first): where the kernel spans the ring its taps are rotated onto the
+        slots, else its slots are gathered."""
+        if self.spans_ring:
+            return (conv * taps.index_select(-2, ring.rotation)).sum(-2)
+        return (conv.index_select(1, ring.slots[1 - self.kernel:]) * taps).sum(-2)
 
     def _taps(self, u: Tensor) -> Tensor:
         """Per-channel taps of this step, time first (K x Cc, or N x K x Cc with a dynamic branch)."""
@@ -267,14 +288,14 @@ class _Layer(nn.Module):
         return torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
 
     def _cross(self, h: Tensor, enc_k: Tensor, enc_v: Tensor, enc_bias: Tensor, sentences) -> Tuple[Tensor, tuple]:
-        q = self.enc_q(h).reshape(sentences, -1, self.enc_heads, 1, self.enc_head_dim)  # Ns x beam x H x 1 x d
-        probs = torch.softmax(torch.matmul(q, enc_k) + enc_bias, dim=-1)  # Ns x beam x H x 1 x S
-        ctx = torch.matmul(probs, enc_v)  # Ns x beam x H x 1 x d
+        q = self.enc_q(h).reshape(sentences, -1, self.enc_heads, self.enc_head_dim).transpose(1, 2)  # Ns x H x beam x d
+        probs = torch.softmax(torch.matmul(q, enc_k) + enc_bias, dim=-1)  # Ns x H x beam x S
+        ctx = torch.matmul(probs, enc_v).transpose(1, 2)  # Ns x beam x H x d
         return self.enc_out(ctx.reshape(-1, self.enc_heads * self.enc_head_dim)), ()
 
-    def forward(self, x, hist_bias, self_k, self_v, conv, t, enc_k, enc_v, enc_bias, sentences):
+    def forward(self, x, hist_bias, self_k, self_v, conv, ring, enc_k, enc_v, enc_bias, sentences):
         x, new = self._residual(x, self.self_norm, lambda h: self._self_branches(
-            h, hist_bias, self_k, self_v, conv, t + self.slot_offsets))
+            h, hist_bias, self_k, self_v, conv, ring))
         x, _ = self._residual(x, self.enc_norm, lambda h: self._cross(h, enc_k, enc_v, enc_bias, sentences))
         x, _ = self._residual(x, self.final_norm, lambda h: (self.fc2(F.relu(self.fc1(h))), ()))
         return x, new
@@ -303,8 +324,8 @@ class DecoderStep(nn.Module):
                                      f"channels; the fast generator needs one head size")
         self.head_dim = head_dims.pop()
         self.attn_heads = self.attn_dim // self.head_dim
-        self.conv_offset = max(_longest_kernel(layer.self_attn) for layer in decoder.layers) - 1  # K - 1
-        self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim, self.head_dim, self.conv_offset)
+        self.conv_slots = max(_longest_kernel(layer.self_attn) for layer in decoder.layers) - 1  # K - 1
+        self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim, self.head_dim, self.conv_slots)
                                     for layer in decoder.layers)
         self.embed_tokens = decoder.embed_tokens
         self.embed_scale = decoder.embed_scale
@@ -325,21 +346,21 @@ class DecoderStep(nn.Module):
 
     def encoder_memory(self, encoder_out: Tensor, encoder_padding_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Encoder output (S x Ns x C, the encoder's ``encoder_out``) and padding mask (Ns x S) ->
-        ``enc_k`` (L x Ns x 1 x H x d x S), ``enc_v`` (L x Ns x 1 x H x S x d), ``enc_bias`` (Ns x 1 x 1 x 1 x S)."""
+        ``enc_k`` (L x Ns x H x d x S), ``enc_v`` (L x Ns x H x S x d), ``enc_bias`` (Ns x 1 x 1 x S)."""
         S, Ns, C = encoder_out.shape
         x = encoder_out.transpose(0, 1)
-        heads = lambda proj, H: proj(x).view(Ns, 1, S, H, C // H).transpose(2, 3)  # noqa: E731  Ns x 1 x H x S x d
+        heads = lambda proj, H: proj(x).view(Ns, S, H, C // H).transpose(1, 2)  # noqa: E731  Ns x H x S x d
         enc_k = torch.stack([heads(layer.enc_k_proj, layer.enc_heads).transpose(-1, -2) for layer in self.layers])
         enc_v = torch.stack([heads(layer.enc_v_proj, layer.enc_heads) for layer in self.layers])
         bias = torch.zeros(encoder_padding_mask.shape, dtype=x.dtype).masked_fill(
             encoder_padding_mask, float("-inf"))
-        return enc_k.contiguous(), enc_v.contiguous(), bias[:, None, None, None, :]
+        return enc_k.contiguous(), enc_v.contiguous(), bias[:, None, None, :]
 
     def empty_state(self, rows: int, capacity: int) -> DecoderState:
         """Zeroed state for ``rows`` rows and ``capacity`` steps."""
         L = len(self.layers)
         k = torch.zeros(L, rows, self.attn_heads, self.head_dim, capacity)
-        conv = torch.zeros(L, rows, capacity + self.conv_offset, self.conv_dim)
+        conv = torch.zeros(L, rows, self.conv_slots, self.conv_dim)
         return DecoderState(k, torch.zeros_like(k), conv)
 
     def forward(self, tokens: Tensor, t: Tensor, self_k: Sequence[Tensor], self_v: Sequence[Tensor],
@@ -349,10 +370,11 @@ class DecoderStep(nn.Module):
         x = self.embed_scale * self.embed_tokens(tokens) + self.positions.index_select(0, t)
         T = self_k[0].size(-1)
         hist_bias = torch.zeros(T).masked_fill(torch.arange(T) >= t, float("-inf"))  # steps < t
+        ring = RingIndex.at(t, self.conv_slots)
         sentences = enc_bias.size(0)
         new_k, new_v, new_conv = [], [], []
         for i, layer in enumerate(self.layers):
-            x, (k, v, u) = layer(x, hist_bias, self_k[i], self_v[i], conv[i], t, enc_k[i], enc_v[i], enc_bias,
+            x, (k, v, u) = layer(x, hist_bias, self_k[i], self_v[i], conv[i], ring, enc_k[i], enc_v[i], enc_bias,
                                  sentences)
             new_k.append(k)
             new_v.append(v)

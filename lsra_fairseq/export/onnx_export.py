@@ -27,8 +27,8 @@ ENCODER_INPUTS, ENCODER_OUTPUTS = ["src_tokens"], ["enc_k", "enc_v", "enc_bias"]
 OPSET = 17
 # The step's per-layer tensors and their dynamic axes; graph names are "<name>.<layer>".
 STEP_STATE_AXES = {"self_k": {0: "rows", 3: "capacity"}, "self_v": {0: "rows", 3: "capacity"},
-                   "conv": {0: "rows", 1: "conv_slots"}, "enc_k": {0: "sentences", 4: "src_len"},
-                   "enc_v": {0: "sentences", 3: "src_len"}}
+                   "conv": {0: "rows"}, "enc_k": {0: "sentences", 3: "src_len"},
+                   "enc_v": {0: "sentences", 2: "src_len"}}
 STEP_OUTPUT_AXES = {"new_k": {0: "rows"}, "new_v": {0: "rows"}, "new_conv": {0: "rows"}}
 
 
@@ -36,7 +36,7 @@ def _step_axes(layers: int) -> Tuple[Dict[str, dict], Dict[str, dict]]:
     """Input and output names of the decoder step graph, in order, with their dynamic axes."""
     per_layer = lambda axes: {f"{name}.{i}": dims for name, dims in axes.items() for i in range(layers)}  # noqa: E731
     inputs = {"tokens": {0: "rows"}, "t": {}, **per_layer(STEP_STATE_AXES),
-              "enc_bias": {0: "sentences", 4: "src_len"}}
+              "enc_bias": {0: "sentences", 3: "src_len"}}
     return inputs, {"lprobs": {0: "rows"}, **per_layer(STEP_OUTPUT_AXES)}
 
 
@@ -64,8 +64,8 @@ def export_graphs(model, out_dir: Path) -> Dict[str, Path]:
     src, step_args = _example(model, step)
     paths = {"encoder": out_dir / "encoder.onnx", "decoder_step": out_dir / "decoder_step.onnx"}
     step_inputs, step_outputs = _step_axes(len(step.layers))
-    encoder_axes = {"src_tokens": {0: "sentences", 1: "src_len"}, "enc_k": {1: "sentences", 5: "src_len"},
-                    "enc_v": {1: "sentences", 4: "src_len"}, "enc_bias": {0: "sentences", 4: "src_len"}}
+    encoder_axes = {"src_tokens": {0: "sentences", 1: "src_len"}, "enc_k": {1: "sentences", 4: "src_len"},
+                    "enc_v": {1: "sentences", 3: "src_len"}, "enc_bias": {0: "sentences", 3: "src_len"}}
     graphs = {"encoder": (EncoderMemory(model, step), (src,), ENCODER_INPUTS, ENCODER_OUTPUTS, encoder_axes),
               "decoder_step": (step, step_args, list(step_inputs), list(step_outputs),
                                {**step_inputs, **step_outputs})}
@@ -84,12 +84,12 @@ def write_config(model, task, out_dir: Path, int8: bool) -> Path:
     step = DecoderStep(model.decoder)
     tgt, src = task.target_dictionary, task.source_dictionary
     config = {
-        "format": "lsra-fairseq onnx export 2",
+        "format": "lsra-fairseq onnx export 3",
         "int8": int8, "bos": tgt.eos(), "eos": tgt.eos(), "pad": tgt.pad(), "unk": tgt.unk(),
         "src_eos": src.eos(), "src_pad": src.pad(), "src_unk": src.unk(),
         "layers": len(step.layers), "attn_heads": step.attn_heads, "head_dim": step.head_dim,
         "conv_dim": step.conv_dim,
-        "conv_offset": step.conv_offset, "max_positions": min(step.max_positions, model.max_decoder_positions()),
+        "conv_slots": step.conv_slots, "max_positions": min(step.max_positions, model.max_decoder_positions()),
         "max_source_positions": model.encoder.max_positions(),
         "source_words": list(src.symbols), "target_words": list(tgt.symbols),
     }

@@ -38,29 +38,29 @@ class OrtTranslator:
         """Zeroed decoder state (self_k, self_v, conv) for ``rows`` rows and ``capacity`` steps."""
         c = self.config
         k = np.zeros((c["layers"], rows, c["attn_heads"], c["head_dim"], capacity), np.float32)
-        conv = np.zeros((c["layers"], rows, capacity + c["conv_offset"], c["conv_dim"]), np.float32)
+        conv = np.zeros((c["layers"], rows, c["conv_slots"], c["conv_dim"]), np.float32)
         return k, np.zeros_like(k), conv
 
     @staticmethod
     def extended(state, capacity: int):
-        """``state`` with room for ``capacity`` steps (new slots zero)."""
+        """``state`` with room for ``capacity`` steps (new slots zero; the conv ring keeps its size)."""
         self_k, self_v, conv = state
-        extra = capacity - self_k.shape[-1]
-        time_last = [(0, 0)] * (self_k.ndim - 1) + [(0, extra)]
-        return (np.pad(self_k, time_last), np.pad(self_v, time_last),
-                np.pad(conv, [(0, 0), (0, 0), (0, extra), (0, 0)]))
+        time_last = [(0, 0)] * (self_k.ndim - 1) + [(0, capacity - self_k.shape[-1])]
+        return np.pad(self_k, time_last), np.pad(self_v, time_last), conv
 
     def run_step(self, tokens: np.ndarray, t: int, state, memory) -> np.ndarray:
         """One decoder step: log-probabilities (rows x vocab); this step's entries written into
-        ``state`` (``empty_state``'s arrays) at slot t. ``memory`` is the encoder's three outputs."""
+        ``state`` (``empty_state``'s arrays) at slot t (the conv ring at t mod its size). ``memory``
+        is the encoder's three outputs."""
         self_k, self_v, conv = state
         enc_k, enc_v, enc_bias = memory
         values = [tokens, np.array([t], np.int64), *self_k, *self_v, *conv, *enc_k, *enc_v, enc_bias]
         outputs = self.step.run(None, dict(zip(self.step_inputs, values)))
-        L, slot = self.config["layers"], t + self.config["conv_offset"]
+        L, ring = self.config["layers"], conv.shape[2]
         for i in range(L):  # outputs: lprobs, then new_k, new_v and new_conv of every layer
             self_k[i, ..., t], self_v[i, ..., t] = outputs[1 + i], outputs[1 + L + i]
-            conv[i, :, slot] = outputs[1 + 2 * L + i]
+            if ring:
+                conv[i, :, t % ring] = outputs[1 + 2 * L + i]
         return outputs[0]
 
     def encode_line(self, line: str) -> np.ndarray:

@@ -29,7 +29,6 @@ class _Runner:
     def __init__(self, model):
         model.eval()
         self.decoder_step = DecoderStep(model.decoder)
-        self.conv_offset = self.decoder_step.conv_offset
         self.vocab_size = self.decoder_step.vocab_size
         self.max_positions = min(self.decoder_step.max_positions, model.max_decoder_positions())
         self._steps = [torch.tensor([t]) for t in range(self.max_positions + 1)]
@@ -62,7 +61,7 @@ class TorchRunner(_Runner):
     def step(self, tokens: Tensor, t: int, state: DecoderState, memory: Memory) -> Tuple[Tensor, DecoderState]:
         lprobs, new_k, new_v, new_conv = self._step_fn(tokens, self._steps[t], *state.layers(),
                                                        *memory_layers(memory))
-        state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv), self.conv_offset)
+        state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv))
         return lprobs, state
 
 
@@ -100,9 +99,11 @@ class OnnxRunner(_Runner):
         k, v, conv = (x.numpy() for x in state)  # views: ORT reads the layers and we write the new slots in place
         values = [tokens.contiguous().numpy(), self._steps_np[t], *k, *v, *conv, *self._memory_arrays(memory)]
         outputs = self.step_session.run(None, dict(zip(self._step_inputs, values)))
-        L, slot = self._layers, t + self.conv_offset
+        L, ring = self._layers, conv.shape[2]
         for i in range(L):
-            k[i, ..., t], v[i, ..., t], conv[i, :, slot] = outputs[1 + i], outputs[1 + L + i], outputs[1 + 2 * L + i]
+            k[i, ..., t], v[i, ..., t] = outputs[1 + i], outputs[1 + L + i]
+            if ring:
+                conv[i, :, t % ring] = outputs[1 + 2 * L + i]
         return torch.from_numpy(outputs[0]), state
 
     def _memory_arrays(self, memory: Memory):
