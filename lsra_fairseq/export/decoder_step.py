@@ -11,19 +11,21 @@ steps, A / Cc channels of all attention / convolution branches of a layer, S sou
     memory = step.encoder_memory(encoder_out, encoder_padding_mask)   # enc_k, enc_v, enc_bias
     state = step.empty_state(rows=N, capacity=T)                      # self_k, self_v, conv
     lprobs, new_k, new_v, new_conv = step(tokens, t, *state.layers(), *memory_layers(memory))
-    state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv))
+    state.write(t, torch.stack(new_k), torch.stack(new_v), new_conv)
 
 - ``tokens``: N int64, the previous token of each row (BOS = eos at t = 0); ``t``: int64 tensor
   of shape [1], the 0-based index of the step (the same for every row).
-- ``self_k``, ``self_v``: L x N x Ha x d x T, self-attention keys/values of steps < t, split into
-  the Ha heads of d channels of the layer's attention branches, time last (slots >= t are ignored by
-  a mask, so the tensors are preallocated and only grow when the caller extends them).
-- ``conv``: L x N x (K - 1) x Cc, the last K - 1 inputs of the causal convolutions (K = the
-  longest decoder kernel) as a ring: step s lives in slot s mod (K - 1), and slots not written yet
+- ``self_k`` (L x N x Ha x d x T) and ``self_v`` (L x N x Ha x T x d): self-attention keys/values
+  of steps < t, split into the Ha heads of d channels of the layer's attention branches, each in
+  the layout its product reads (q @ K, probs @ V) so that no graph node transposes the history
+  (slots >= t are ignored by a mask, so the tensors are preallocated and only grow when the caller
+  extends them).
+- ``conv``: per layer, (k - 1) x N x Cc, the last k - 1 inputs of the layer's causal convolutions
+  (k = its longest kernel) as a ring: step s lives in slot s mod (k - 1), and slots not written yet
   are zeros, the inputs before the first token. Its size does not grow with T, so beam reordering
-  copies K - 1 slots, not the whole history. A layer whose kernel spans the ring reads it whole,
-  with its taps rotated to the slots (a gather of K - 1 tap rows, not of the state); a shorter one
-  gathers its last k - 1 slots.
+  copies k - 1 slots, not the whole history; the layer reads it whole, with its taps rotated onto
+  the slots (a gather of k - 1 tap rows, not of the state). Slots come first, so that the rings of
+  all layers are one tensor (reordered in one copy) whose per-layer parts are contiguous.
 - ``enc_k`` (L x Ns x H x d x S) and ``enc_v`` (L x Ns x H x S x d): encoder-decoder keys/values,
   projected once per sentence (H heads of d = C / H channels); ``enc_bias``: Ns x 1 x 1 x S, 0 or
   -inf at source padding. The beam is N // Ns: rows ``[i * beam, (i + 1) * beam)`` belong to
@@ -40,9 +42,10 @@ decoder step of a small model costs on a CPU.
 The step itself never writes into its inputs and has no data-dependent Python control flow, so
 the same module runs eagerly, under ``torch.compile`` and exported to ONNX with the state as
 explicit inputs and outputs. Beam reordering is the caller's: ``index_select`` of the state
-along dim 1 (``DecoderState.reorder``).
+along dim 1 (``ReorderBuffers.reorder``).
 """
-from typing import List, NamedTuple, Sequence, Tuple
+import math
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -60,18 +63,29 @@ class DecoderState(NamedTuple):
     """The preallocated per-row state of a decoding batch (see the module docstring)."""
     self_k: Tensor
     self_v: Tensor
-    conv: Tensor
+    conv: Tensor  # the layers' rings one after another: sum of ring_sizes x N x Cc
+    ring_sizes: Tuple[int, ...]  # k - 1 per layer
 
     def layers(self) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...], Tuple[Tensor, ...]]:
         """Per-layer views (what ``DecoderStep`` takes)."""
-        return self.self_k.unbind(0), self.self_v.unbind(0), self.conv.unbind(0)
+        return self.self_k.unbind(0), self.self_v.unbind(0), self.conv.split(self.ring_sizes)
 
-    def write(self, t: int, new_k: Tensor, new_v: Tensor, new_conv: Tensor) -> None:
-        """Stores step t's entries (``DecoderStep``'s last three outputs, stacked over layers)."""
+    def ring_slots(self, t: int) -> List[Optional[int]]:
+        """Where step t's conv input goes in ``conv``, per layer (None: the layer has no ring)."""
+        slots, start = [], 0
+        for size in self.ring_sizes:
+            slots.append(start + t % size if size else None)
+            start += size
+        return slots
+
+    def write(self, t: int, new_k: Tensor, new_v: Tensor, new_conv: Sequence[Tensor]) -> None:
+        """Stores step t's entries (``DecoderStep``'s last three outputs; keys and values stacked
+        over layers, conv inputs per layer)."""
         self.self_k[..., t] = new_k
-        self.self_v[..., t] = new_v
-        if self.conv.size(2):
-            self.conv[:, :, t % self.conv.size(2)] = new_conv
+        self.self_v[..., t, :] = new_v
+        for slot, new in zip(self.ring_slots(t), new_conv):
+            if slot is not None:
+                self.conv[slot] = new
 
     @property
     def capacity(self) -> int:
@@ -81,23 +95,50 @@ class DecoderState(NamedTuple):
         """The same state with room for ``capacity`` steps (new slots zero): callers start small
         and grow, so attention and beam reordering cost what has been decoded, not the maximum."""
         extra = capacity - self.capacity
-        return DecoderState(F.pad(self.self_k, (0, extra)), F.pad(self.self_v, (0, extra)), self.conv)
+        return DecoderState(F.pad(self.self_k, (0, extra)), F.pad(self.self_v, (0, 0, 0, extra)), self.conv,
+                            self.ring_sizes)
 
-    def reorder(self, order: Tensor) -> "DecoderState":
-        """Rows ``order`` of the state (beam reordering, finished sentences dropped). Slots not
+
+class ReorderBuffers:
+    """Beam reordering of a ``DecoderState`` into reused memory: two sets of buffers, written in
+    turn, so the state being read is in the other set (or in neither). A new state every step costs
+    more in page faults than in copying: 35 against 7 ms for the 45 MB of Lite-160 at 256 rows.
+    The views into the buffers are kept while the shape stays, since at 4 rows building them costs
+    more than the copies. Each call's result replaces the state passed in, which the next call
+    overwrites; one instance serves one search (one model, one batch)."""
+
+    def __init__(self):
+        self._flats: Tuple[Dict[int, Tensor], ...] = ({}, {})
+        self._views: List[Tuple[tuple, DecoderState]] = [((), None), ((), None)]
+        self._turn = 0
+
+    def reorder(self, state: DecoderState, order: Tensor) -> DecoderState:
+        """Rows ``order`` of ``state`` (beam reordering, finished sentences dropped). Slots not
         written yet are zeros and stay zeros."""
-        return DecoderState(*(x.index_select(1, order) for x in self))
+        turn, self._turn = self._turn, self._turn ^ 1
+        key = (order.numel(), state.capacity)
+        if self._views[turn][0] != key:
+            self._views[turn] = key, self._views_for(turn, state, order.numel())
+        out = self._views[turn][1]
+        for x, rows in zip(state[:3], out[:3]):
+            torch.index_select(x, 1, order, out=rows)
+        return out
+
+    def _views_for(self, turn: int, state: DecoderState, rows: int) -> DecoderState:
+        flats, views = self._flats[turn], []
+        for i, x in enumerate(state[:3]):
+            shape = (x.size(0), rows, *x.shape[2:])
+            size = math.prod(shape)
+            if i not in flats or flats[i].numel() < size:
+                flats[i] = x.new_empty(size)
+            views.append(flats[i][:size].view(shape))
+        return DecoderState(*views, state.ring_sizes)
 
 
-class RingIndex(NamedTuple):
-    """Where the conv ring (K - 1 slots) holds what at step t, computed once per step for all layers."""
-    slots: Tensor  # slots of steps t - (K - 1) .. t - 1, oldest first: (t + j) mod (K - 1)
-    rotation: Tensor  # the inverse: the age rank of the step in slot s, (s - t) mod (K - 1)
-
-    @classmethod
-    def at(cls, t: Tensor, size: int) -> "RingIndex":
-        positions = torch.arange(size)
-        return cls((positions + t) % max(size, 1), (positions + t * (size - 1)) % max(size, 1))
+def ring_rotation(t: Tensor, size: int) -> Tensor:
+    """The age rank (oldest first) of the step that slot s of a ring of ``size`` slots holds at
+    step t, (s - t) mod size: the row of the taps that slot meets."""
+    return (torch.arange(size) + t * (size - 1)) % size
 
 
 class _Branch(NamedTuple):
@@ -142,7 +183,7 @@ class _Layer(nn.Module):
     """One decoder layer's weights, fused: every branch's input Linear in one block-diagonal
     matrix (q | k | v | conv input), every branch's output Linear in another."""
 
-    def __init__(self, layer, attn_dim: int, conv_dim: int, head_dim: int, ring: int):
+    def __init__(self, layer, attn_dim: int, conv_dim: int, head_dim: int):
         super().__init__()
         lsra = layer.self_attn
         C = sum(lsra.dims)
@@ -199,15 +240,14 @@ class _Layer(nn.Module):
         self.out_proj = _linear_from(w_out, b_out)
         self.dynamic_taps = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in dynamic)
         # Lightweight taps do not depend on the input: normalised once, right-aligned in K slots.
-        taps = torch.zeros(conv_dim, self.kernel)  # stored transposed: K x Cc, like the state's slots
+        taps = torch.zeros(conv_dim, self.kernel)  # stored K x 1 x Cc: slots first, like the ring
         for branch, b in zip([x for x in lsra.branches if isinstance(x, ConvBranch)],
                              [x for x in branches if x.kind != "attn"]):
             if b.kind == "lightweight":
                 per_head = branch.conv.normalize_taps(branch.conv.weight.detach())
                 taps[b.offset:b.offset + b.dim, self.kernel - b.kernel:] = \
                     per_head.repeat_interleave(b.dim // b.heads, dim=0)
-        self.register_buffer("static_taps", taps.t().contiguous(), persistent=False)
-        self.spans_ring = self.kernel - 1 == ring
+        self.register_buffer("static_taps", taps.t().unsqueeze(1).contiguous(), persistent=False)
         self.self_norm = layer.self_attn_layer_norm
         enc = layer.encoder_attn
         if enc is None:
@@ -227,7 +267,7 @@ class _Layer(nn.Module):
         return (x if self.normalize_before else norm(x)), extra
 
     def _self_branches(self, h: Tensor, hist_bias: Tensor, self_k: Tensor, self_v: Tensor, conv: Tensor,
-                       ring: RingIndex) -> Tuple[Tensor, tuple]:
+                       rotation: Tensor) -> Tuple[Tensor, tuple]:
         A, d = self.attn_dim, self.head_dim
         q, k_new, v_new, conv_in = self.in_proj(h).split(self.in_sizes, dim=-1)
         contexts, conv_new_parts = [], []
@@ -235,11 +275,11 @@ class _Layer(nn.Module):
         for b in self.branches:
             if b.kind == "attn":
                 qb, kn = (_part(x, 1, b.offset, b.dim).reshape(-1, b.heads, 1, d) for x in (q, k_new))
-                vn = _part(v_new, 1, b.offset, b.dim).reshape(-1, b.heads, d, 1)
-                kb, vb = (_part(x, 1, b.head_offset, b.heads) for x in (self_k, self_v))  # N x H x d x T
+                vn = _part(v_new, 1, b.offset, b.dim).reshape(-1, b.heads, 1, d)
+                kb, vb = (_part(x, 1, b.head_offset, b.heads) for x in (self_k, self_v))  # N x H x d x T, N x H x T x d
                 scores = torch.cat([torch.matmul(qb, kb) + hist_bias, (qb * kn).sum(-1, keepdim=True)], dim=-1)
                 probs = torch.softmax(scores, dim=-1)  # N x H x 1 x (T + 1)
-                ctx = torch.matmul(vb, probs[..., :-1].transpose(-1, -2)) + vn * probs[..., -1:]
+                ctx = torch.matmul(probs[..., :-1], vb) + probs[..., -1:] * vn
                 contexts.append(ctx.reshape(-1, b.dim))
             else:
                 width = 2 * b.dim if b.glu else b.dim
@@ -249,27 +289,19 @@ class _Layer(nn.Module):
         u = torch.cat(conv_new_parts, dim=-1) if len(conv_new_parts) > 1 else conv_new_parts[0]
         # The last k inputs of every conv channel: k - 1 from the state, then this step's.
         taps = self._taps(u)
-        out = u * taps[..., -1, :]
+        out = u * taps[-1]
         if self.kernel > 1:
-            out = out + self._history(conv, taps[..., :-1, :], ring)
+            out = out + (conv * taps[:-1].index_select(0, rotation)).sum(0)  # the k - 1 before
         ctx_all = torch.cat(contexts + [out], dim=-1)
         new_k, new_v = (x.reshape(-1, A // d, d) for x in (k_new, v_new))
         return self.out_proj(ctx_all), (new_k, new_v, u)
 
-    def _history(self, conv: Tensor, taps: Tensor, ring: RingIndex) -> Tensor:
-        """Sum over the last k - 1 inputs (the ring ``conv``, N x (K - 1) x Cc) times their taps
-        (time first, oldest first): where the kernel spans the ring its taps are rotated onto the
-        slots, else its slots are gathered."""
-        if self.spans_ring:
-            return (conv * taps.index_select(-2, ring.rotation)).sum(-2)
-        return (conv.index_select(1, ring.slots[1 - self.kernel:]) * taps).sum(-2)
-
     def _taps(self, u: Tensor) -> Tensor:
-        """Per-channel taps of this step, time first (K x Cc, or N x K x Cc with a dynamic branch)."""
+        """Per-channel taps of this step, time first (K x 1 x Cc, or K x N x Cc with a dynamic branch)."""
         dynamic = [b for b in self.branches if b.kind == "dynamic"]
         if not dynamic:
             return self.static_taps
-        taps = self.static_taps.unsqueeze(0).expand(u.size(0), -1, -1)
+        taps = self.static_taps.expand(-1, u.size(0), -1)
         parts, start = [], 0
         for b, weight in zip(dynamic, self.dynamic_taps):
             if b.offset > start:
@@ -278,9 +310,9 @@ class _Layer(nn.Module):
             if b.weight_softmax:
                 logits = torch.softmax(logits, dim=-1)
             per_channel = logits.expand(-1, b.heads, b.dim // b.heads, b.kernel).reshape(-1, b.dim, b.kernel)
-            per_channel = per_channel.transpose(1, 2)  # N x k x dim
+            per_channel = per_channel.permute(2, 0, 1)  # k x N x dim
             if b.kernel < self.kernel:
-                per_channel = F.pad(per_channel, (0, 0, self.kernel - b.kernel, 0))
+                per_channel = F.pad(per_channel, (0, 0, 0, 0, self.kernel - b.kernel, 0))
             parts.append(per_channel)
             start = b.offset + b.dim
         if start < self.conv_dim:
@@ -293,9 +325,9 @@ class _Layer(nn.Module):
         ctx = torch.matmul(probs, enc_v).transpose(1, 2)  # Ns x beam x H x d
         return self.enc_out(ctx.reshape(-1, self.enc_heads * self.enc_head_dim)), ()
 
-    def forward(self, x, hist_bias, self_k, self_v, conv, ring, enc_k, enc_v, enc_bias, sentences):
+    def forward(self, x, hist_bias, self_k, self_v, conv, rotation, enc_k, enc_v, enc_bias, sentences):
         x, new = self._residual(x, self.self_norm, lambda h: self._self_branches(
-            h, hist_bias, self_k, self_v, conv, ring))
+            h, hist_bias, self_k, self_v, conv, rotation))
         x, _ = self._residual(x, self.enc_norm, lambda h: self._cross(h, enc_k, enc_v, enc_bias, sentences))
         x, _ = self._residual(x, self.final_norm, lambda h: (self.fc2(F.relu(self.fc1(h))), ()))
         return x, new
@@ -324,9 +356,9 @@ class DecoderStep(nn.Module):
                                      f"channels; the fast generator needs one head size")
         self.head_dim = head_dims.pop()
         self.attn_heads = self.attn_dim // self.head_dim
-        self.conv_slots = max(_longest_kernel(layer.self_attn) for layer in decoder.layers) - 1  # K - 1
-        self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim, self.head_dim, self.conv_slots)
+        self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim, self.head_dim)
                                     for layer in decoder.layers)
+        self.conv_slots = [layer.kernel - 1 for layer in self.layers]  # each layer's ring
         self.embed_tokens = decoder.embed_tokens
         self.embed_scale = decoder.embed_scale
         self.padding_idx = decoder.padding_idx
@@ -360,8 +392,8 @@ class DecoderStep(nn.Module):
         """Zeroed state for ``rows`` rows and ``capacity`` steps."""
         L = len(self.layers)
         k = torch.zeros(L, rows, self.attn_heads, self.head_dim, capacity)
-        conv = torch.zeros(L, rows, self.conv_slots, self.conv_dim)
-        return DecoderState(k, torch.zeros_like(k), conv)
+        v = torch.zeros(L, rows, self.attn_heads, capacity, self.head_dim)
+        return DecoderState(k, v, torch.zeros(sum(self.conv_slots), rows, self.conv_dim), tuple(self.conv_slots))
 
     def forward(self, tokens: Tensor, t: Tensor, self_k: Sequence[Tensor], self_v: Sequence[Tensor],
                 conv: Sequence[Tensor], enc_k: Sequence[Tensor], enc_v: Sequence[Tensor], enc_bias: Tensor):
@@ -370,12 +402,12 @@ class DecoderStep(nn.Module):
         x = self.embed_scale * self.embed_tokens(tokens) + self.positions.index_select(0, t)
         T = self_k[0].size(-1)
         hist_bias = torch.zeros(T).masked_fill(torch.arange(T) >= t, float("-inf"))  # steps < t
-        ring = RingIndex.at(t, self.conv_slots)
+        rotations = {slots: ring_rotation(t, slots) for slots in set(self.conv_slots) if slots}  # once per ring size
         sentences = enc_bias.size(0)
         new_k, new_v, new_conv = [], [], []
         for i, layer in enumerate(self.layers):
-            x, (k, v, u) = layer(x, hist_bias, self_k[i], self_v[i], conv[i], ring, enc_k[i], enc_v[i], enc_bias,
-                                 sentences)
+            x, (k, v, u) = layer(x, hist_bias, self_k[i], self_v[i], conv[i], rotations.get(layer.kernel - 1),
+                                 enc_k[i], enc_v[i], enc_bias, sentences)
             new_k.append(k)
             new_v.append(v)
             new_conv.append(u)

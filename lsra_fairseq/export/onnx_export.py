@@ -16,7 +16,7 @@ import logging
 import shutil
 import warnings
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from .decoder_step import DecoderStep, memory_layers
@@ -26,8 +26,8 @@ from .int8 import quantize_graph
 ENCODER_INPUTS, ENCODER_OUTPUTS = ["src_tokens"], ["enc_k", "enc_v", "enc_bias"]
 OPSET = 17
 # The step's per-layer tensors and their dynamic axes; graph names are "<name>.<layer>".
-STEP_STATE_AXES = {"self_k": {0: "rows", 3: "capacity"}, "self_v": {0: "rows", 3: "capacity"},
-                   "conv": {0: "rows"}, "enc_k": {0: "sentences", 3: "src_len"},
+STEP_STATE_AXES = {"self_k": {0: "rows", 3: "capacity"}, "self_v": {0: "rows", 2: "capacity"},
+                   "conv": {1: "rows"}, "enc_k": {0: "sentences", 3: "src_len"},
                    "enc_v": {0: "sentences", 2: "src_len"}}
 STEP_OUTPUT_AXES = {"new_k": {0: "rows"}, "new_v": {0: "rows"}, "new_conv": {0: "rows"}}
 
@@ -38,6 +38,12 @@ def _step_axes(layers: int) -> Tuple[Dict[str, dict], Dict[str, dict]]:
     inputs = {"tokens": {0: "rows"}, "t": {}, **per_layer(STEP_STATE_AXES),
               "enc_bias": {0: "sentences", 3: "src_len"}}
     return inputs, {"lprobs": {0: "rows"}, **per_layer(STEP_OUTPUT_AXES)}
+
+
+def step_input_names(layers: int) -> List[str]:
+    """The decoder step graph's inputs in ``DecoderStep``'s order. The exporter drops an input the
+    graph never reads (the empty ring of a layer whose kernel is 1), so callers feed by name."""
+    return list(_step_axes(layers)[0])
 
 
 def _example(model, step: DecoderStep, rows: int = 2, capacity: int = 5, src_len: int = 7):
@@ -84,11 +90,11 @@ def write_config(model, task, out_dir: Path, int8: bool) -> Path:
     step = DecoderStep(model.decoder)
     tgt, src = task.target_dictionary, task.source_dictionary
     config = {
-        "format": "lsra-fairseq onnx export 3",
+        "format": "lsra-fairseq onnx export 4",
         "int8": int8, "bos": tgt.eos(), "eos": tgt.eos(), "pad": tgt.pad(), "unk": tgt.unk(),
         "src_eos": src.eos(), "src_pad": src.pad(), "src_unk": src.unk(),
         "layers": len(step.layers), "attn_heads": step.attn_heads, "head_dim": step.head_dim,
-        "conv_dim": step.conv_dim,
+        "conv_dim": step.conv_dim, "step_inputs": step_input_names(len(step.layers)),
         "conv_slots": step.conv_slots, "max_positions": min(step.max_positions, model.max_decoder_positions()),
         "max_source_positions": model.encoder.max_positions(),
         "source_words": list(src.symbols), "target_words": list(tgt.symbols),

@@ -31,36 +31,43 @@ class OrtTranslator:
         session = lambda name: onnxruntime.InferenceSession(  # noqa: E731
             str(folder / name), options, providers=["CPUExecutionProvider"])
         self.encoder, self.step = session("encoder.onnx"), session("decoder_step.onnx")
-        self.step_inputs = [x.name for x in self.step.get_inputs()]
+        self.step_inputs = self.config["step_inputs"]  # in the order run_step lists them
+        self.graph_inputs = {x.name for x in self.step.get_inputs()}  # an input never read is not there
         self.source_index = {word: i for i, word in enumerate(self.config["source_words"])}
 
     def empty_state(self, rows: int, capacity: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Zeroed decoder state (self_k, self_v, conv) for ``rows`` rows and ``capacity`` steps."""
+        """Zeroed decoder state (self_k, self_v, the layers' conv rings one after another) for
+        ``rows`` rows and ``capacity`` steps."""
         c = self.config
-        k = np.zeros((c["layers"], rows, c["attn_heads"], c["head_dim"], capacity), np.float32)
-        conv = np.zeros((c["layers"], rows, c["conv_slots"], c["conv_dim"]), np.float32)
-        return k, np.zeros_like(k), conv
+        heads = (c["layers"], rows, c["attn_heads"])
+        k = np.zeros((*heads, c["head_dim"], capacity), np.float32)  # keys time last, values time first
+        v = np.zeros((*heads, capacity, c["head_dim"]), np.float32)
+        return k, v, np.zeros((sum(c["conv_slots"]), rows, c["conv_dim"]), np.float32)
 
     @staticmethod
     def extended(state, capacity: int):
-        """``state`` with room for ``capacity`` steps (new slots zero; the conv ring keeps its size)."""
+        """``state`` with room for ``capacity`` steps (new slots zero; the conv rings keep their size)."""
         self_k, self_v, conv = state
-        time_last = [(0, 0)] * (self_k.ndim - 1) + [(0, capacity - self_k.shape[-1])]
-        return np.pad(self_k, time_last), np.pad(self_v, time_last), conv
+        grow, keep = (0, capacity - self_k.shape[-1]), [(0, 0)] * (self_k.ndim - 2)
+        return np.pad(self_k, keep + [(0, 0), grow]), np.pad(self_v, keep + [grow, (0, 0)]), conv
 
     def run_step(self, tokens: np.ndarray, t: int, state, memory) -> np.ndarray:
         """One decoder step: log-probabilities (rows x vocab); this step's entries written into
-        ``state`` (``empty_state``'s arrays) at slot t (the conv ring at t mod its size). ``memory``
+        ``state`` (``empty_state``'s arrays) at slot t (each conv ring at t mod its size). ``memory``
         is the encoder's three outputs."""
         self_k, self_v, conv = state
         enc_k, enc_v, enc_bias = memory
-        values = [tokens, np.array([t], np.int64), *self_k, *self_v, *conv, *enc_k, *enc_v, enc_bias]
-        outputs = self.step.run(None, dict(zip(self.step_inputs, values)))
-        L, ring = self.config["layers"], conv.shape[2]
-        for i in range(L):  # outputs: lprobs, then new_k, new_v and new_conv of every layer
-            self_k[i, ..., t], self_v[i, ..., t] = outputs[1 + i], outputs[1 + L + i]
-            if ring:
-                conv[i, :, t % ring] = outputs[1 + 2 * L + i]
+        sizes = self.config["conv_slots"]
+        starts = np.cumsum([0] + sizes)
+        rings = np.split(conv, starts[1:-1])  # views, one per layer
+        values = [tokens, np.array([t], np.int64), *self_k, *self_v, *rings, *enc_k, *enc_v, enc_bias]
+        outputs = self.step.run(None, {name: value for name, value in zip(self.step_inputs, values)
+                                       if name in self.graph_inputs})
+        L = self.config["layers"]
+        for i, (start, size) in enumerate(zip(starts, sizes)):  # outputs: lprobs, new_k, new_v, new_conv
+            self_k[i, ..., t], self_v[i, ..., t, :] = outputs[1 + i], outputs[1 + L + i]
+            if size:
+                conv[start + t % size] = outputs[1 + 2 * L + i]
         return outputs[0]
 
     def encode_line(self, line: str) -> np.ndarray:

@@ -1,8 +1,9 @@
 """Step runners: the encoder plus ``DecoderStep``, run by PyTorch (eager or compiled) or ONNX Runtime.
 
 A runner owns everything the search needs from the model: ``encode`` (source batch -> encoder
-memory), ``empty_state``, ``step`` (one decoder step, state written in place), ``reorder`` (beam
-reordering of the state) and ``select_sentences`` (finished sentences leave the memory).
+memory), ``empty_state``, ``step`` (one decoder step, state written in place) and
+``select_sentences`` (finished sentences leave the memory); the state is backend-independent, so
+the search reorders it itself (``ReorderBuffers``).
 ``build_runner(model, backend, int8)`` picks one; ONNX Runtime is the default, chosen by
 measurement (``results/bench-generation-backends.md``). Runners use ``torch.get_num_threads()`` threads
 as set when they are built.
@@ -16,7 +17,7 @@ from torch import Tensor
 
 from ..export.decoder_step import DecoderState, DecoderStep, memory_layers
 from ..export.int8 import quantize_graph
-from ..export.onnx_export import export_graphs
+from ..export.onnx_export import export_graphs, step_input_names
 
 Memory = Tuple[Tensor, Tensor, Tensor]
 BACKENDS = ("onnx", "eager", "compile")
@@ -35,10 +36,6 @@ class _Runner:
 
     def empty_state(self, rows: int, capacity: int) -> DecoderState:
         return self.decoder_step.empty_state(rows, capacity)
-
-    @staticmethod
-    def reorder(state: DecoderState, order: Tensor) -> DecoderState:
-        return state.reorder(order)
 
     @staticmethod
     def select_sentences(memory: Memory, keep: Tensor) -> Memory:
@@ -61,7 +58,7 @@ class TorchRunner(_Runner):
     def step(self, tokens: Tensor, t: int, state: DecoderState, memory: Memory) -> Tuple[Tensor, DecoderState]:
         lprobs, new_k, new_v, new_conv = self._step_fn(tokens, self._steps[t], *state.layers(),
                                                        *memory_layers(memory))
-        state.write(t, torch.stack(new_k), torch.stack(new_v), torch.stack(new_conv))
+        state.write(t, torch.stack(new_k), torch.stack(new_v), new_conv)
         return lprobs, state
 
 
@@ -86,7 +83,8 @@ class OnnxRunner(_Runner):
         session = lambda path: onnxruntime.InferenceSession(  # noqa: E731
             str(path), options, providers=["CPUExecutionProvider"])
         self.encoder_session, self.step_session = session(paths["encoder"]), session(paths["decoder_step"])
-        self._step_inputs = [x.name for x in self.step_session.get_inputs()]  # in DecoderStep's order
+        self._step_inputs = step_input_names(len(self.decoder_step.layers))  # in DecoderStep's order
+        self._graph_inputs = {x.name for x in self.step_session.get_inputs()}
         self._layers = len(self.decoder_step.layers)
         self._steps_np = [t.numpy() for t in self._steps]
         self._memory, self._memory_feeds = None, []
@@ -96,14 +94,16 @@ class OnnxRunner(_Runner):
         return tuple(torch.from_numpy(x) for x in outputs)
 
     def step(self, tokens: Tensor, t: int, state: DecoderState, memory: Memory) -> Tuple[Tensor, DecoderState]:
-        k, v, conv = (x.numpy() for x in state)  # views: ORT reads the layers and we write the new slots in place
-        values = [tokens.contiguous().numpy(), self._steps_np[t], *k, *v, *conv, *self._memory_arrays(memory)]
-        outputs = self.step_session.run(None, dict(zip(self._step_inputs, values)))
-        L, ring = self._layers, conv.shape[2]
-        for i in range(L):
-            k[i, ..., t], v[i, ..., t] = outputs[1 + i], outputs[1 + L + i]
-            if ring:
-                conv[i, :, t % ring] = outputs[1 + 2 * L + i]
+        k, v, conv = (x.numpy() for x in state[:3])  # views: ORT reads the layers and we write the new slots in place
+        rings = [x.numpy() for x in state.conv.split(state.ring_sizes)]
+        values = [tokens.contiguous().numpy(), self._steps_np[t], *k, *v, *rings, *self._memory_arrays(memory)]
+        outputs = self.step_session.run(None, {name: value for name, value in zip(self._step_inputs, values)
+                                               if name in self._graph_inputs})
+        L = self._layers
+        for i, slot in enumerate(state.ring_slots(t)):
+            k[i, ..., t], v[i, ..., t, :] = outputs[1 + i], outputs[1 + L + i]
+            if slot is not None:
+                conv[slot] = outputs[1 + 2 * L + i]
         return torch.from_numpy(outputs[0]), state
 
     def _memory_arrays(self, memory: Memory):

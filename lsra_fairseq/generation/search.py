@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..export.decoder_step import ReorderBuffers
 from ..modules.ngram_block import NoRepeatNGramBlock
 from .runners import StepRunner
 
@@ -91,6 +92,7 @@ class FastGenerator:
         beam, V, eos = self.beam_size, self.vocab_size, self.eos
         rows = bsz * beam
         state = self.runner.empty_state(rows, min(INITIAL_CAPACITY, max_len + 1))
+        reorder = ReorderBuffers().reorder
         # The bookkeeping is numpy: its arrays are a few numbers per row, and a numpy call on them
         # costs a fraction of a torch operator's dispatch (the step's log-probabilities stay torch).
         tokens = np.full((rows, max_len + 2), self.pad, dtype=np.int64)
@@ -113,7 +115,7 @@ class FastGenerator:
             if step == 0:  # all beams are the same hypothesis: take candidates from the first
                 lprobs = lprobs[:, :1]
             else:
-                lprobs = lprobs + scores[:, step - 1].reshape(bsz, beam, 1)
+                lprobs += scores[:, step - 1].reshape(bsz, beam, 1)  # in place: the step's own array
             flat = torch.from_numpy(lprobs.reshape(bsz, -1))
             top = torch.topk(flat, k=min(cand_size, flat.size(1) - 1))
             cand_scores, cand_flat = top.values.numpy(), top.indices.numpy()
@@ -148,7 +150,7 @@ class FastGenerator:
             active_bbsz_idx = cand_bbsz_idx[positions, active_hypos].reshape(-1)
             if beam > 1 or newly_finished:  # greedy rows continue in place: nothing to reorder
                 tokens, scores = tokens[active_bbsz_idx], scores[active_bbsz_idx]
-                state = self.runner.reorder(state, torch.from_numpy(active_bbsz_idx))
+                state = reorder(state, torch.from_numpy(active_bbsz_idx))
             tokens[:, step + 1] = cand_indices[positions, active_hypos].reshape(-1)
             scores[:, step] = cand_scores[positions, active_hypos].reshape(-1)
         for sent in finalized:

@@ -7,8 +7,11 @@ import torch
 from fairseq.data import data_utils
 from fairseq.sequence_generator import SequenceGenerator
 
-from lsra_fairseq.generation import FastGenerator, StepRunner, search
+from lsra_fairseq.builder import DictionaryTask, build_registered_model
+from lsra_fairseq.generation import FastGenerator, StepRunner, build_runner, search
 from lsra_fairseq.modules.ngram_block import fix_ngram_blocking
+
+from ..models.test_lite_transformer import TINY
 
 SCORE_TOLERANCE = 1e-4
 
@@ -74,6 +77,21 @@ def test_a_state_that_grows_while_decoding_changes_nothing(tiny, one_thread, mon
     monkeypatch.setattr(search, "INITIAL_CAPACITY", 2)
     reference, fast = both(tiny, batch(tiny, tiny.val_de[:6]), beam_size=beam)
     assert max(len(h[0]["tokens"]) for h in fast) > 4
+    assert_same(reference, fast)
+
+
+def test_a_decoder_layer_of_kernel_1_runs_exported(one_thread):
+    """A layer of kernel 1 keeps no conv inputs, so the exported step has no input for its empty
+    ring: the runner feeds the graph by name."""
+    torch.manual_seed(0)
+    task = DictionaryTask(30, 25)
+    model = build_registered_model("lite_transformer_base", task, **dict(TINY, decoder_kernel_size_list="1,3")).eval()
+    src = torch.randint(4, 25, (2, 6))
+    src[:, -1] = task.source_dictionary.eos()
+    sample = {"net_input": {"src_tokens": src, "src_lengths": torch.full((2,), 6)}}
+    options = dict(beam_size=2, max_len_b=8)
+    reference = SequenceGenerator([model], task.target_dictionary, **options).generate([model], sample)
+    fast = FastGenerator(build_runner(model, "onnx"), task.target_dictionary, **options).generate([model], sample)
     assert_same(reference, fast)
 
 
