@@ -358,7 +358,7 @@ class DecoderStep(nn.Module):
         self.attn_heads = self.attn_dim // self.head_dim
         self.layers = nn.ModuleList(_Layer(layer, self.attn_dim, self.conv_dim, self.head_dim)
                                     for layer in decoder.layers)
-        self.conv_slots = [layer.kernel - 1 for layer in self.layers]  # each layer's ring
+        self.ring_sizes = tuple(layer.kernel - 1 for layer in self.layers)  # each layer's ring: k - 1 slots
         self.embed_tokens = decoder.embed_tokens
         self.embed_scale = decoder.embed_scale
         self.padding_idx = decoder.padding_idx
@@ -393,7 +393,7 @@ class DecoderStep(nn.Module):
         L = len(self.layers)
         k = torch.zeros(L, rows, self.attn_heads, self.head_dim, capacity)
         v = torch.zeros(L, rows, self.attn_heads, capacity, self.head_dim)
-        return DecoderState(k, v, torch.zeros(sum(self.conv_slots), rows, self.conv_dim), tuple(self.conv_slots))
+        return DecoderState(k, v, torch.zeros(sum(self.ring_sizes), rows, self.conv_dim), self.ring_sizes)
 
     def forward(self, tokens: Tensor, t: Tensor, self_k: Sequence[Tensor], self_v: Sequence[Tensor],
                 conv: Sequence[Tensor], enc_k: Sequence[Tensor], enc_v: Sequence[Tensor], enc_bias: Tensor):
@@ -402,7 +402,7 @@ class DecoderStep(nn.Module):
         x = self.embed_scale * self.embed_tokens(tokens) + self.positions.index_select(0, t)
         T = self_k[0].size(-1)
         hist_bias = torch.zeros(T).masked_fill(torch.arange(T) >= t, float("-inf"))  # steps < t
-        rotations = {slots: ring_rotation(t, slots) for slots in set(self.conv_slots) if slots}  # once per ring size
+        rotations = {size: ring_rotation(t, size) for size in set(self.ring_sizes) if size}  # once per ring size
         sentences = enc_bias.size(0)
         new_k, new_v, new_conv = [], [], []
         for i, layer in enumerate(self.layers):

@@ -95,7 +95,7 @@ def write_config(model, task, out_dir: Path, int8: bool) -> Path:
         "src_eos": src.eos(), "src_pad": src.pad(), "src_unk": src.unk(),
         "layers": len(step.layers), "attn_heads": step.attn_heads, "head_dim": step.head_dim,
         "conv_dim": step.conv_dim, "step_inputs": step_input_names(len(step.layers)),
-        "conv_slots": step.conv_slots, "max_positions": min(step.max_positions, model.max_decoder_positions()),
+        "ring_sizes": step.ring_sizes, "max_positions": min(step.max_positions, model.max_decoder_positions()),
         "max_source_positions": model.encoder.max_positions(),
         "source_words": list(src.symbols), "target_words": list(tgt.symbols),
     }

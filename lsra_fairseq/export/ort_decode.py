@@ -34,6 +34,7 @@ class OrtTranslator:
         self.step_inputs = self.config["step_inputs"]  # in the order run_step lists them
         self.graph_inputs = {x.name for x in self.step.get_inputs()}  # an input never read is not there
         self.source_index = {word: i for i, word in enumerate(self.config["source_words"])}
+        self.ring_starts = np.cumsum([0, *self.config["ring_sizes"]])  # each layer's ring in the conv state
 
     def empty_state(self, rows: int, capacity: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Zeroed decoder state (self_k, self_v, the layers' conv rings one after another) for
@@ -42,7 +43,7 @@ class OrtTranslator:
         heads = (c["layers"], rows, c["attn_heads"])
         k = np.zeros((*heads, c["head_dim"], capacity), np.float32)  # keys time last, values time first
         v = np.zeros((*heads, capacity, c["head_dim"]), np.float32)
-        return k, v, np.zeros((sum(c["conv_slots"]), rows, c["conv_dim"]), np.float32)
+        return k, v, np.zeros((self.ring_starts[-1], rows, c["conv_dim"]), np.float32)
 
     @staticmethod
     def extended(state, capacity: int):
@@ -57,14 +58,13 @@ class OrtTranslator:
         is the encoder's three outputs."""
         self_k, self_v, conv = state
         enc_k, enc_v, enc_bias = memory
-        sizes = self.config["conv_slots"]
-        starts = np.cumsum([0] + sizes)
-        rings = np.split(conv, starts[1:-1])  # views, one per layer
+        rings = np.split(conv, self.ring_starts[1:-1])  # views, one per layer
         values = [tokens, np.array([t], np.int64), *self_k, *self_v, *rings, *enc_k, *enc_v, enc_bias]
         outputs = self.step.run(None, {name: value for name, value in zip(self.step_inputs, values)
                                        if name in self.graph_inputs})
         L = self.config["layers"]
-        for i, (start, size) in enumerate(zip(starts, sizes)):  # outputs: lprobs, new_k, new_v, new_conv
+        # outputs: lprobs, then new_k, new_v and new_conv of every layer
+        for i, (start, size) in enumerate(zip(self.ring_starts, self.config["ring_sizes"])):
             self_k[i, ..., t], self_v[i, ..., t, :] = outputs[1 + i], outputs[1 + L + i]
             if size:
                 conv[start + t % size] = outputs[1 + 2 * L + i]
