@@ -45,15 +45,15 @@ def build(kind: str, contender: str, channels: int, heads: int, kernel: int, see
         if contender == "ours":
             return ours, ours
         from lsra_fairseq.modules import convolution_algorithms as algorithms
-        run = algorithms.lightweight_convolution if kind == "lightweight" else algorithms.dynamic_convolution
         algorithm = contender.split(" ")[1]
 
-        def forced(x):  # the module's own tap normalisation, then the named algorithm
+        def forced(x):  # what the module runs (the dynamic one fused with its predictor), by name
             if kind == "lightweight":
-                taps = ours.normalize_taps(ours.weight)
-            else:
-                taps = ours.normalize_taps(ours.weight_linear(x).view(*x.shape[:2], heads, kernel))
-            return run(x, taps, ours.padding_l, algorithm)
+                return algorithms.lightweight_convolution(x, ours.normalize_taps(ours.weight),
+                                                          ours.padding_l, algorithm)
+            return algorithms.predicted_dynamic_convolution(
+                x, ours.weight_linear.weight, ours.padding_l, heads, ours.weight_softmax,
+                ours.weight_dropout, ours.training, algorithm)
         return ours, forced
     from fairseq.modules import DynamicConv1dTBC, LightweightConv1dTBC
 
@@ -135,7 +135,7 @@ def run(args) -> Report:
     for kind in CONVOLUTIONS:
         for T in lengths:
             B = max(1, args.conv_tokens // T)
-            algorithm = choose_algorithm(T, args.conv_kernel)
+            algorithm = choose_algorithm(T, args.conv_kernel, in_place_blocks=kind == "dynamic")
             memory = {} if args.conv_no_memory else {
                 c: peak_mib(kind, c, T, B, args) for c in ("ours", *(f"fairseq {p}" for p in FAIRSEQ_PATHS))}
             for threads in args.threads:

@@ -2,6 +2,7 @@
 import json
 import os
 import platform
+import random
 import shlex
 import statistics
 import sys
@@ -41,16 +42,19 @@ def median_seconds(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> 
 
 def interleaved_medians(fns: Dict[str, Callable[[], Any]], repeats: int = 5,
                         warmup: int = 1) -> Dict[str, float]:
-    """Median seconds of each function, the runs interleaved (a, b, c, a, b, c, ...) so that a
-    burst of load from elsewhere on the machine hits every contender alike."""
+    """Median seconds of each function, the runs interleaved (a, b, c, c, a, b, ...) so that a
+    burst of load from elsewhere on the machine hits every contender alike. Each round runs them in
+    a new order (seeded), so no contender always follows the same one and pays for what that one
+    left behind: evicted caches, memory handed back to the system and faulted in again."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times: Dict[str, List[float]] = {name: [] for name in fns}
+    order = random.Random(0)
     for _ in range(repeats):
-        for name, fn in fns.items():
+        for name in order.sample(list(fns), len(fns)):
             start = time.perf_counter()
-            fn()
+            fns[name]()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 

@@ -102,8 +102,8 @@ class DynamicConv(_TimeConvolution):
     def forward(self, x: Tensor, incremental_state: Optional[IncrementalState] = None) -> Tensor:
         T, B, C = x.shape
         H, K = self.heads, self.kernel_size
-        if (incremental_state is None and x.dtype == torch.float32
-                and choose_algorithm(T, K) == "band"):
+        fusable = incremental_state is None and x.dtype == torch.float32
+        if fusable and choose_algorithm(T, K, in_place_blocks=True) != "direct":
             return predicted_dynamic_convolution(x, self.weight_linear.weight, self.padding_l, H,
                                                  self.weight_softmax, self.weight_dropout, self.training)
         taps = self.normalize_taps(self.weight_linear(x).view(T, B, H, K))

@@ -56,6 +56,9 @@ def test_choice_reaches_every_algorithm_and_stays_linear():
     assert all(choose_algorithm(T, k) == "blocked" for k in (3, 31, 63)
                for T in (band_max_length(k) + 1, 4 * (block_length(k) + k), 10_000))
     assert all(choose_algorithm(band_max_length(k), k) == "band" for k in (3, 31, 63))
+    # The fused dynamic convolution's blocks read their inputs in place: one band per block.
+    assert choose_algorithm(32, 31, in_place_blocks=True) == "band"
+    assert all(choose_algorithm(T, 31, in_place_blocks=True) == "blocked" for T in (33, 128, 2048))
 
     class Observer(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -75,17 +78,21 @@ def test_blocks_reach_only_the_next_block():
 
 
 @pytest.mark.parametrize("softmax", [True, False])
-@pytest.mark.parametrize("padding_l", [0, 2, 4])
-@pytest.mark.parametrize("T", [9, 3, 1])  # 3 with padding 2 and 1: the band is a view of the taps
-def test_fused_dynamic_path_matches_taps_then_convolution(softmax, padding_l, T):
-    B, C, H, k = 3, 8, 2, 5
+@pytest.mark.parametrize("padding", ["left", "centre", "causal"])
+@pytest.mark.parametrize("algorithm", ["band", "blocked"])
+# T = 3 and 1 with k = 5 centred: the band is a view of the taps; blocks of 32 rows (k = 5) cut
+# T = 70 into 32 + 32 + 6, blocks of 39 (k = 40, longer than a block) cut T = 90 into 39 + 39 + 12.
+@pytest.mark.parametrize("T,k", [(70, 5), (9, 5), (3, 5), (1, 5), (90, 40)])
+def test_fused_dynamic_path_matches_taps_then_convolution(softmax, padding, algorithm, T, k):
+    B, C, H = 3, 8, 2
+    padding_l = {"left": 0, "centre": k // 2, "causal": k - 1}[padding]
     torch.manual_seed(1)
     conv = DynamicConv(channels=C, kernel_size=k, heads=H, padding_l=padding_l, weight_softmax=softmax,
                        weight_dropout=0.3).train()
     x = torch.randn(T, B, C, requires_grad=True)
     weight = conv.weight_linear.weight
     torch.manual_seed(7)  # the same random stream draws the same DropConnect mask
-    fused = predicted_dynamic_convolution(x, weight, padding_l, H, softmax, 0.3, True)
+    fused = predicted_dynamic_convolution(x, weight, padding_l, H, softmax, 0.3, True, algorithm)
     torch.manual_seed(7)
     taps = conv.normalize_taps(conv.weight_linear(x).view(T, B, H, k))
     expected = dynamic_convolution(x, taps, padding_l, "direct")
@@ -95,16 +102,22 @@ def test_fused_dynamic_path_matches_taps_then_convolution(softmax, padding_l, T)
                                torch.autograd.grad(expected, (x, weight), grad), atol=1e-5, rtol=1e-5)
 
 
-def test_modules_use_the_chosen_algorithm_and_agree_with_direct():
-    """The modules' default path (band at this length) equals the direct algorithm."""
+@pytest.mark.parametrize("T", [20, 70])  # one band each; the fused dynamic path in three blocks
+def test_modules_use_the_chosen_algorithm_and_agree_with_direct(T):
+    """The modules' default path equals the direct algorithm, forward and backward."""
     torch.manual_seed(2)
-    x = torch.randn(20, 3, 16)
+    x = torch.randn(T, 3, 16, requires_grad=True)
     for cls in (LightweightConv, DynamicConv):
-        conv = cls(channels=16, kernel_size=7, heads=4, padding_l=3).eval()
+        conv = cls(channels=16, kernel_size=7, heads=4, padding_l=3).train()
         taps = conv.normalize_taps(conv.weight if cls is LightweightConv else
-                                   conv.weight_linear(x).view(20, 3, 4, 7))
+                                   conv.weight_linear(x).view(T, 3, 4, 7))
         run = lightweight_convolution if cls is LightweightConv else dynamic_convolution
-        torch.testing.assert_close(conv(x), run(x, taps, 3, "direct"), atol=1e-5, rtol=1e-5)
+        out, expected = conv(x), run(x, taps, 3, "direct")
+        torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+        grad = torch.randn_like(out)
+        torch.testing.assert_close(torch.autograd.grad(out, (x, *conv.parameters()), grad),
+                                   torch.autograd.grad(expected, (x, *conv.parameters()), grad),
+                                   atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
