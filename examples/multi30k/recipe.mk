@@ -35,15 +35,21 @@ demo: install
 
 # The comparison table (examples/multi30k/table.yaml): Lite vs Transformer vs LightConv at equal
 # #MACs, 3 seeds each; choose the schedule on valid once, then train and score every run. Each run
-# writes its own result file, so an interrupted table resumes where it stopped.
-#   make multi30k-table [MULTI30K=...] [TRAIN_ARGS=...] [TEST_ARGS=...]
+# writes its own result file, so an interrupted table resumes where it stopped. TABLE_JOBS=N runs
+# N single-thread processes side by side (one per core), each training the runs no other holds.
+#   make multi30k-table [MULTI30K=...] [TABLE_JOBS=2] [TRAIN_ARGS=...] [TEST_ARGS=...]
 TABLE_RESULTS = $(RESULTS)/multi30k-table
+TABLE_JOBS = 1
 table = $(BIN)/lsra-table $(1) examples/multi30k/table.yaml --data $(DATA_BIN)/multi30k \
     --runs $(RUNS)/multi30k-table --results $(TABLE_RESULTS) \
     --train-args "--cpu $(TRAIN_ARGS)" --test-args "--cpu $(TEST_ARGS)"
+# $(TABLE_JOBS) processes of one table command; fails if any of them fails.
+table_jobs = if [ $(TABLE_JOBS) -eq 1 ]; then $(call table,$(1)); else \
+    pids=; for i in $$(seq $(TABLE_JOBS)); do OMP_NUM_THREADS=1 $(call table,$(1)) & pids="$$pids $$!"; done; \
+    status=0; for p in $$pids; do wait $$p || status=1; done; exit $$status; fi
 .PHONY: multi30k-table
 multi30k-table: export OMP_WAIT_POLICY = PASSIVE
 multi30k-table: install
 	$(MAKE) prepare-multi30k RAW=$(MULTI30K)
-	test -f $(TABLE_RESULTS)/schedule.json || $(call table,select)
-	$(call table,run)
+	test -f $(TABLE_RESULTS)/schedule.json || { $(call table_jobs,select); }
+	$(call table_jobs,run)

@@ -5,7 +5,9 @@ of each family at that budget (rows of the recipe's ``train.yaml``), the seeds, 
 schedule and the test protocol. Every run trains through ``lsra-train`` into
 ``<runs>/<model>/seed<N>`` and is scored by ``lsra-evaluate`` into ``<results>/<model>-seed<N>.json``;
 a run whose result file exists is skipped, and an interrupted training resumes from its
-``checkpoint_last.pt``, so an interrupted table picks up where it stopped.
+``checkpoint_last.pt``, so an interrupted table picks up where it stopped. Several processes may
+run the same command side by side (e.g. one per core with ``OMP_NUM_THREADS=1``): each trains the
+runs no other one holds (``run_lock``), and the last to finish writes the table.
 
 ``lsra-table select`` chooses the schedule once, on validation data only: it trains every
 candidate schedule of the config at seed 1 for the models named in ``select.models`` and keeps the
@@ -16,6 +18,7 @@ import argparse
 import json
 import shlex
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -26,7 +29,10 @@ from .. import training
 from ..commands import as_flags
 from ..evaluation import evaluate
 from .plot import plot_table
+from .run_lock import holder, holding
 from .summary import summarize, write_summary
+
+WAIT_SECONDS = 60  # how often ``select`` looks again at runs that other processes train
 
 
 @dataclass(frozen=True)
@@ -96,15 +102,29 @@ def chosen_schedule(config: Dict, results: Path) -> Dict:
 
 
 def select(config: Dict, args) -> Dict:
-    """Trains each candidate schedule at seed 1 and keeps the lowest mean best validation loss."""
+    """Trains each candidate schedule at seed 1 and keeps the lowest mean best validation loss.
+    Runs that other processes hold are waited for, then read (a finished run resumes at its end)."""
+    pending = [(name, model) for name in config["schedules"] for model in config["select"]["models"]]
+    best = {}
+    while pending:
+        held = []
+        for name, model in pending:
+            run_dir = args.runs / "select" / name / model
+            with holding(run_dir) as mine:
+                if not mine:
+                    held.append((name, model))
+                    continue
+                state = train(config, Run("select", "", model, 1), config["schedules"][name], args.data,
+                              run_dir, args.train_args)
+                best[name, model] = state["best_valid_loss"]
+        if held:
+            print(f"waiting for {len(held)} selection run(s) that other processes train: "
+                  + ", ".join(f"{n}/{m} ({holder(args.runs / 'select' / n / m)})" for n, m in held), flush=True)
+            time.sleep(WAIT_SECONDS)
+        pending = held
     losses = {}
-    for name, flags in config["schedules"].items():
-        per_model = {}
-        for model in config["select"]["models"]:
-            run = Run("select", "", model, 1)
-            state = train(config, run, flags, args.data, args.runs / "select" / name / model,
-                          args.train_args)
-            per_model[model] = state["best_valid_loss"]
+    for name in config["schedules"]:
+        per_model = {model: best[name, model] for model in config["select"]["models"]}
         losses[name] = {"models": per_model, "mean": sum(per_model.values()) / len(per_model)}
         print(f"schedule {name}: mean best valid loss {losses[name]['mean']:.3f}")
     chosen = min(losses, key=lambda n: losses[n]["mean"])
@@ -115,25 +135,45 @@ def select(config: Dict, args) -> Dict:
     return record
 
 
-def run_all(config: Dict, args) -> List[Dict]:
-    """Every planned run that has no result yet: train, then score with the recipe's test target."""
+def run_all(config: Dict, args) -> Optional[List[Dict]]:
+    """Every planned run that has no result yet and no other process holds: train, then score with
+    the recipe's test target. Returns every run's record once all are done; None while other
+    processes still train some (the last of them to finish then writes the table)."""
     schedule = chosen_schedule(config, args.results)
-    for run in planned_runs(config, args.seeds):
-        result = args.results / f"multi30k-{run.name}.json"
-        if result.is_file():
-            print(f"{run.name}: done ({result})")
-            continue
-        run_dir = args.runs / run.model / f"seed{run.seed}"
-        state = train(config, run, schedule["flags"], args.data, run_dir, args.train_args)
-        evaluate.main([str(args.data), str(run_dir), "--dataset", "multi30k", "--model", run.name,
-                       "--results", str(args.results), *shlex.split(config["test_args"]),
-                       *shlex.split(args.test_args)])
-        record = json.loads(result.read_text())
-        record.update(state, budget=run.budget, family=run.family, seed=run.seed,
-                      base_model=run.model, schedule=schedule["name"])
-        result.write_text(json.dumps(record, indent=2) + "\n")
-    return [json.loads((args.results / f"multi30k-{run.name}.json").read_text())
-            for run in planned_runs(config, args.seeds)]
+    runs = planned_runs(config, args.seeds)
+    result = {run: args.results / f"multi30k-{run.name}.json" for run in runs}
+    while True:  # again after training: a run another process gave up meanwhile is free to take
+        trained, elsewhere = False, []
+        for run in runs:
+            if result[run].is_file():
+                continue
+            run_dir = args.runs / run.model / f"seed{run.seed}"
+            with holding(run_dir) as mine:
+                if not mine:
+                    elsewhere.append(f"{run.name} ({holder(run_dir)})")
+                    continue
+                if result[run].is_file():  # finished by another process since the check above
+                    continue
+                train_and_score(config, run, schedule, args, run_dir, result[run])
+                trained = True
+        if not elsewhere:
+            return [json.loads(result[run].read_text()) for run in runs]
+        if not trained:
+            print(f"{len(elsewhere)} run(s) are being trained by other processes: {', '.join(elsewhere)}; "
+                  f"the last of them to finish writes the table")
+            return None
+
+
+def train_and_score(config: Dict, run: Run, schedule: Dict, args, run_dir: Path, result: Path) -> None:
+    """Trains ``run`` and writes its result file: the test score with the training record."""
+    state = train(config, run, schedule["flags"], args.data, run_dir, args.train_args)
+    evaluate.main([str(args.data), str(run_dir), "--dataset", "multi30k", "--model", run.name,
+                   "--results", str(args.results), *shlex.split(config["test_args"]),
+                   *shlex.split(args.test_args)])
+    record = json.loads(result.read_text())
+    record.update(state, budget=run.budget, family=run.family, seed=run.seed,
+                  base_model=run.model, schedule=schedule["name"])
+    result.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def main(argv=None) -> int:
@@ -153,6 +193,8 @@ def main(argv=None) -> int:
         select(config, args)
         return 0
     records = run_all(config, args)
+    if records is None:
+        return 0
     summary = summarize(records)
     for path in write_summary(summary, args.results / "table", shlex.join(["lsra-table", *sys.argv[1:]])):
         print(f"wrote {path}")
