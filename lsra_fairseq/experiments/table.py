@@ -105,7 +105,7 @@ def select(config: Dict, args) -> Dict:
     """Trains each candidate schedule at seed 1 and keeps the lowest mean best validation loss.
     Runs that other processes hold are waited for, then read (a finished run resumes at its end)."""
     pending = [(name, model) for name in config["schedules"] for model in config["select"]["models"]]
-    best = {}
+    best, told = {}, ""
     while pending:
         held = []
         for name, model in pending:
@@ -118,8 +118,11 @@ def select(config: Dict, args) -> Dict:
                               run_dir, args.train_args)
                 best[name, model] = state["best_valid_loss"]
         if held:
-            print(f"waiting for {len(held)} selection run(s) that other processes train: "
-                  + ", ".join(f"{n}/{m} ({holder(args.runs / 'select' / n / m)})" for n, m in held), flush=True)
+            message = (f"waiting for {len(held)} selection run(s) that other processes train: "
+                       + ", ".join(f"{n}/{m} ({holder(args.runs / 'select' / n / m)})" for n, m in held))
+            if message != told:  # once, not every minute
+                print(message, flush=True)
+                told = message
             time.sleep(WAIT_SECONDS)
         pending = held
     losses = {}
@@ -142,6 +145,9 @@ def run_all(config: Dict, args) -> Optional[List[Dict]]:
     schedule = chosen_schedule(config, args.results)
     runs = planned_runs(config, args.seeds)
     result = {run: args.results / f"multi30k-{run.name}.json" for run in runs}
+    done = [run.name for run in runs if result[run].is_file()]
+    if done:
+        print(f"done: {', '.join(done)}")
     while True:  # again after training: a run another process gave up meanwhile is free to take
         trained, elsewhere = False, []
         for run in runs:
