@@ -135,7 +135,7 @@ def run(args) -> Report:
     for kind in CONVOLUTIONS:
         for T in lengths:
             B = max(1, args.conv_tokens // T)
-            algorithm = choose_algorithm(T, args.conv_kernel, in_place_blocks=kind == "dynamic")
+            algorithm = choose_algorithm(T, args.conv_kernel, CONVOLUTIONS[kind].in_place_blocks)
             memory = {} if args.conv_no_memory else {
                 c: peak_mib(kind, c, T, B, args) for c in ("ours", *(f"fairseq {p}" for p in FAIRSEQ_PATHS))}
             for threads in args.threads:

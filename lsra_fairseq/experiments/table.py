@@ -105,21 +105,21 @@ def select(config: Dict, args) -> Dict:
     """Trains each candidate schedule at seed 1 and keeps the lowest mean best validation loss.
     Runs that other processes hold are waited for, then read (a finished run resumes at its end)."""
     pending = [(name, model) for name in config["schedules"] for model in config["select"]["models"]]
+    run_dir = {job: args.runs / "select" / job[0] / job[1] for job in pending}
     best, told = {}, ""
     while pending:
         held = []
         for name, model in pending:
-            run_dir = args.runs / "select" / name / model
-            with holding(run_dir) as mine:
+            with holding(run_dir[name, model]) as mine:
                 if not mine:
                     held.append((name, model))
                     continue
                 state = train(config, Run("select", "", model, 1), config["schedules"][name], args.data,
-                              run_dir, args.train_args)
+                              run_dir[name, model], args.train_args)
                 best[name, model] = state["best_valid_loss"]
         if held:
             message = (f"waiting for {len(held)} selection run(s) that other processes train: "
-                       + ", ".join(f"{n}/{m} ({holder(args.runs / 'select' / n / m)})" for n, m in held))
+                       + ", ".join(f"{n}/{m} ({holder(run_dir[n, m])})" for n, m in held))
             if message != told:  # once, not every minute
                 print(message, flush=True)
                 told = message

@@ -25,6 +25,10 @@ from .incremental_state import IncrementalState, IncrementalStateMixin
 class _TimeConvolution(nn.Module, IncrementalStateMixin):
     """What both convolutions share: geometry, tap normalisation and the decoding buffer."""
 
+    # Whether the training path's blocks read their inputs in place, which moves the band/blocked
+    # choice (``choose_algorithm``); only the dynamic convolution's fused path does.
+    in_place_blocks = False
+
     def __init__(self, *, channels: int, kernel_size: int, heads: int, padding_l: int,
                  weight_softmax: bool = True, weight_dropout: float = 0.0):
         super().__init__()
@@ -95,6 +99,8 @@ class LightweightConv(_TimeConvolution):
 class DynamicConv(_TimeConvolution):
     """Kernels predicted at every position from the input by ``Linear(C -> H * k)`` (no bias)."""
 
+    in_place_blocks = True  # float32 training runs predicted_dynamic_convolution
+
     def build_kernel(self) -> None:
         self.weight_linear = nn.Linear(self.channels, self.heads * self.kernel_size, bias=False)
         nn.init.xavier_uniform_(self.weight_linear.weight)
@@ -102,10 +108,11 @@ class DynamicConv(_TimeConvolution):
     def forward(self, x: Tensor, incremental_state: Optional[IncrementalState] = None) -> Tensor:
         T, B, C = x.shape
         H, K = self.heads, self.kernel_size
-        fusable = incremental_state is None and x.dtype == torch.float32
-        if fusable and choose_algorithm(T, K, in_place_blocks=True) != "direct":
+        algorithm = choose_algorithm(T, K, self.in_place_blocks)
+        if incremental_state is None and x.dtype == torch.float32 and algorithm != "direct":
             return predicted_dynamic_convolution(x, self.weight_linear.weight, self.padding_l, H,
-                                                 self.weight_softmax, self.weight_dropout, self.training)
+                                                 self.weight_softmax, self.weight_dropout, self.training,
+                                                 algorithm)
         taps = self.normalize_taps(self.weight_linear(x).view(T, B, H, K))
         if incremental_state is not None:
             window = self.window(x, incremental_state).view(K, B, H, C // H)
